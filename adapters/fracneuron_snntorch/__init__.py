@@ -1,0 +1,1 @@
+"""fracneuron adapter for snnTorch."""

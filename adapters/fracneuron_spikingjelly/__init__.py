@@ -1,0 +1,1 @@
+"""fracneuron adapter for SpikingJelly (``spikingjelly.activation_based``)."""

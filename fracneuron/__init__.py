@@ -1,0 +1,35 @@
+"""fracneuron: fractional-order (Caputo) memory for spiking neurons.
+
+    import fracneuron as fn
+    fn.fractionalize(model, alpha=0.6)                      # a SpikingJelly / snnTorch model
+    FracLIF = fn.fractional(spikingjelly.activation_based.neuron.LIFNode)
+    lif = fn.neuron.LIFNeuron(tau=2.0, alpha=0.6)           # native, spikeDE-style
+    fn.mittag_leffler(0.6, -1.0)                            # the analytic reference
+
+Frameworks are imported only by their adapters, and only when used.
+"""
+
+from . import memory, neuron, plugins, surrogate, weights
+from .adapter import Adapter, FractionalOptions
+from .convert import fractional, fractionalize
+from .memory import FractionalMemory
+from .mittag_leffler import mittag_leffler
+from .order import FractionalOrder
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adapter",
+    "FractionalMemory",
+    "FractionalOptions",
+    "FractionalOrder",
+    "fractional",
+    "fractionalize",
+    "memory",
+    "mittag_leffler",
+    "neuron",
+    "plugins",
+    "surrogate",
+    "weights",
+    "__version__",
+]

@@ -1,0 +1,104 @@
+"""Argument checks shared by every public entry point.
+
+Each check raises ``ValueError``/``TypeError`` naming the argument, the value received and the
+allowed range, so a bad call fails at the door instead of deep inside a torch kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import torch
+
+__all__ = [
+    "check_alpha",
+    "check_alpha_list",
+    "check_positive",
+    "check_choice",
+    "check_tensor",
+]
+
+
+def _as_floats(value: float | torch.Tensor | Sequence[float]) -> list[float]:
+    if isinstance(value, torch.Tensor):
+        return [float(v) for v in value.detach().flatten().tolist()]
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    return [float(v) for v in value]
+
+
+def check_alpha(alpha: float | torch.Tensor, name: str = "alpha") -> None:
+    """Raise unless every entry of ``alpha`` lies in (0, 1] (Caputo orders fracneuron supports)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, torch.Tensor)):
+        raise TypeError(f"{name} must be a float or a tensor in (0, 1], got {type(alpha).__name__}")
+    for a in _as_floats(alpha):
+        if not (0.0 < a <= 1.0) or math.isnan(a):
+            raise ValueError(f"{name} must be in (0, 1], got {a}")
+
+
+def check_alpha_list(
+    alpha: float | torch.Tensor | Sequence[float], coefficients: Sequence[float] | torch.Tensor | None
+) -> tuple[list[float] | torch.Tensor, list[float] | None]:
+    """Validate a single order or a multi-term list with its coefficients.
+
+    Returns ``(alphas, coefficients)`` where ``alphas`` is a list of floats for a multi-term order
+    (or for a scalar) and a tensor for a per-neuron order.
+    """
+    if isinstance(alpha, torch.Tensor):
+        check_alpha(alpha)
+        if coefficients is not None:
+            raise ValueError(
+                "coefficients are for a multi-term alpha given as a list; "
+                f"got a tensor alpha of shape {tuple(alpha.shape)} with coefficients"
+            )
+        return alpha, None
+    if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
+        check_alpha(float(alpha))
+        if coefficients is not None and len(_as_floats(coefficients)) != 1:
+            raise ValueError(
+                f"coefficients must have one entry per alpha term (1), got {len(_as_floats(coefficients))}"
+            )
+        return [float(alpha)], (_as_floats(coefficients) if coefficients is not None else None)
+    if not isinstance(alpha, Iterable) or isinstance(alpha, (str, bytes)):
+        raise TypeError(f"alpha must be a float, a list of floats or a tensor, got {type(alpha).__name__}")
+    alphas = _as_floats(alpha)
+    if not alphas:
+        raise ValueError("alpha must not be an empty list")
+    for i, a in enumerate(alphas):
+        check_alpha(a, name=f"alpha[{i}]")
+    if coefficients is None:
+        return alphas, None
+    coefs = _as_floats(coefficients)
+    if len(coefs) != len(alphas):
+        raise ValueError(
+            f"coefficients must have one entry per alpha term ({len(alphas)}), got {len(coefs)}"
+        )
+    for i, c in enumerate(coefs):
+        if not c > 0.0:
+            raise ValueError(f"coefficients[{i}] must be > 0, got {c}")
+    return alphas, coefs
+
+
+def check_positive(value: float | torch.Tensor, name: str) -> None:
+    """Raise unless ``value`` (every entry of it) is a finite number > 0."""
+    for v in _as_floats(value):
+        if not (v > 0.0) or math.isinf(v):
+            raise ValueError(f"{name} must be > 0, got {v}")
+
+
+def check_choice(value: str, choices: Iterable[str], name: str) -> str:
+    """Raise unless ``value`` is one of ``choices``; the message lists them."""
+    options = sorted(choices)
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(map(repr, options))}")
+    return value
+
+
+def check_tensor(value: object, name: str) -> torch.Tensor:
+    """Raise ``TypeError`` unless ``value`` is a floating-point tensor."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+    return value

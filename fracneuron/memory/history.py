@@ -1,0 +1,253 @@
+r"""The stored past behind the ``exact`` and ``window`` engines, with its own autograd.
+
+Layout. The past u_0 … u_{n-1} of a state of shape ``[batch, *features]`` lives in one
+preallocated buffer ``data`` of shape ``[P, capacity, Q]``, grown by doubling:
+
+* one α per layer: P = 1, Q = batch·features (the history sum is a matrix–vector product);
+* one α per neuron: P = features, Q = batch (one small product per neuron, batched).
+
+The correction weights come reversed, ``r[:, R-k] = ω_k`` (k = 1..R), so every history sum is a
+contiguous slice of ``r`` against a contiguous slice of ``data``.
+
+Blocking. c_m = −Σ_{j<m} ω_{m-j} u_j is split at the start m0 of a block of B steps into a *far*
+part over j < m0, computed for all B steps of the block by one matrix product (a Hankel slice of
+r times the stored past), and a *near* part over m0 ≤ j < m (at most B − 1 terms). One large GEMM
+per block instead of B bandwidth-bound matrix–vector products.
+
+Autograd. Writing into a preallocated buffer would break torch's autograd (the buffer is
+modified after being read), so each step is one :class:`_HistoryStep` node: inputs ``(chain,
+u_prev, r)``, outputs ``(c_m, chain)``. The ``chain`` tensors are empty; they only order the
+nodes so that step m's backward runs after every later step's. The backward accumulates
+∂L/∂u_j into a gradient buffer shaped like ``data`` — near parts immediately, far parts once per
+block — and hands step m's own input its finished gradient. Forward and backward store the past
+once: memory O(T·N), time O(T²·N) in large GEMMs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["History", "step"]
+
+#: Steps per block when one α serves the whole layer (P = 1).
+BLOCK = 16
+
+
+def _graph_task() -> int:
+    """Id of the backward pass in progress, so accumulators restart for each pass."""
+    return torch._C._current_graph_task_id()
+
+
+class History:
+    """Past states of one sequence plus the accumulators its backward pass needs.
+
+    ``window`` = None keeps every lag (the exact engine); an int L drops lags > L (the window
+    engine: its weights vanish beyond L and its reads start at m − L).
+    """
+
+    def __init__(self, window: int | None = None) -> None:
+        self.window = window
+        self.data: torch.Tensor | None = None  # [P, capacity, Q]
+        self.offset = 0  # logical index of data[:, 0] (a window engine may drop its oldest past)
+        self.n = 0  # number of stored states
+        self.shape: torch.Size | None = None
+        self.per_neuron = False
+        self.recorded = False  # some step is part of an autograd graph: keep all data
+        self.chain: torch.Tensor | None = None
+        # current block
+        self.block_start = 0
+        self.block_size = BLOCK
+        self.block_weights: torch.Tensor | None = None
+        self.far: torch.Tensor | None = None
+        # weights for the current capacity, reversed: r[:, R - k] = omega_k
+        self.weights: torch.Tensor | None = None
+        # backward accumulators
+        self.task = None
+        self.grad: torch.Tensor | None = None
+        self.block_grad: torch.Tensor | None = None
+        self.weight_grads: dict[int, torch.Tensor] = {}
+        self.first_step_of: dict[int, int] = {}
+
+    # ------------------------------------------------------------- layout
+    def to_layout(self, u: torch.Tensor) -> torch.Tensor:
+        """[batch, *features] -> [P, Q]."""
+        if self.per_neuron:
+            return u.reshape(u.shape[0], -1).t()
+        return u.reshape(1, -1)
+
+    def from_layout(self, x: torch.Tensor) -> torch.Tensor:
+        """[P, Q] -> [batch, *features]."""
+        if self.per_neuron:
+            return x.t().reshape(self.shape)
+        return x.reshape(self.shape)
+
+    def columns(self, start: int, stop: int) -> torch.Tensor:
+        """Stored states with logical indices start..stop-1, shape [P, stop-start, Q]."""
+        return self.data[:, start - self.offset : stop - self.offset, :]
+
+    def lowest_needed(self, m0: int) -> int:
+        """Oldest logical index the far part of the block starting at m0 reads."""
+        return 0 if self.window is None else max(0, m0 - self.window)
+
+    # ------------------------------------------------------------- growth
+    def ensure_capacity(self, entries: int, like: torch.Tensor, P: int, Q: int) -> None:
+        """Make room for logical indices < ``entries``."""
+        if self.data is None:
+            capacity = max(64, entries)
+            self.data = like.new_empty((P, capacity, Q))
+            return
+        needed = entries - self.offset
+        if needed <= self.data.shape[1]:
+            return
+        if self.window is not None and not self.recorded:
+            # Nothing will differentiate through the old past: drop what the window no longer reads.
+            keep_from = self.lowest_needed(self.n) - self.offset
+            if keep_from > 0:
+                self.data = self.data[:, keep_from:, :].clone()
+                self.offset += keep_from
+                needed = entries - self.offset
+                if needed <= self.data.shape[1]:
+                    return
+        grown = like.new_empty((P, max(2 * self.data.shape[1], needed), Q))
+        grown[:, : self.n - self.offset, :] = self.data[:, : self.n - self.offset, :]
+        self.data = grown
+
+
+def _hankel(r: torch.Tensor, m0: int, lo: int, block: int) -> torch.Tensor:
+    """H[:, i', jj] = r[:, R - m0 - block + 1 + i' + lo + jj]  (shape [P, block, m0 - lo]).
+
+    Row i' = block-1-i holds the weights ω_{m0+i-j} of u_j (j = lo + jj) for step m0 + i.
+    """
+    R = r.shape[1]
+    base = R - m0 - block + 1 + lo
+    return r[:, base : base + block + m0 - lo - 1].unfold(1, m0 - lo, 1)
+
+
+def _start_block(hist: History, r: torch.Tensor, m0: int) -> None:
+    """Far part of steps m0 .. m0+B-1 from the states j < m0, one matrix product."""
+    lo = hist.lowest_needed(m0)
+    H = _hankel(r, m0, lo, hist.block_size)
+    hist.far = torch.bmm(H, hist.columns(lo, m0)).flip(1)
+    hist.block_start = m0
+    hist.block_weights = r
+
+
+def starts_block(hist: History, m: int) -> bool:
+    """Does step m (the m-th stored state) open a new block?"""
+    return hist.block_start == 0 or m - hist.block_start >= hist.block_size
+
+
+def lags_needed(hist: History, m: int) -> int:
+    """Length R of the reversed weights a block starting at step m reads."""
+    if hist.window is None:
+        return m + hist.block_size - 1
+    return hist.window + hist.block_size
+
+
+def history_correction(hist: History, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Append u_prev and return c_m (m = number of stored states) in [P, Q] layout."""
+    m = hist.n + 1
+    u = hist.to_layout(u_prev)
+    new_block = starts_block(hist, m) or r is not hist.block_weights
+    if new_block:
+        hist.ensure_capacity(m + hist.block_size - 1, u, *u.shape)
+    hist.columns(m - 1, m)[:, 0, :] = u
+    hist.n = m
+    if new_block:
+        _start_block(hist, r, m)
+    m0 = hist.block_start
+    c = hist.far[:, m - m0, :]
+    if m > m0:
+        R = r.shape[1]
+        near = torch.bmm(r[:, R - m + m0 : R].unsqueeze(1), hist.columns(m0, m)).squeeze(1)
+        c = c + near
+    return -c
+
+
+class _HistoryStep(torch.autograd.Function):
+    """One step of the history: (chain, u_prev, r) -> (c_m, chain)."""
+
+    @staticmethod
+    def forward(ctx, chain, u_prev, r, hist):
+        c = history_correction(hist, u_prev, r)
+        ctx.hist = hist
+        ctx.m = hist.n
+        ctx.m0 = hist.block_start
+        ctx.r = r
+        key = id(r)
+        if key not in hist.first_step_of:
+            hist.first_step_of[key] = ctx.m
+        ctx.returns_weight_grad = hist.first_step_of[key] == ctx.m
+        return hist.from_layout(c), u_prev.new_empty(0)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_c, _grad_chain):
+        hist: History = ctx.hist
+        m, m0, r = ctx.m, ctx.m0, ctx.r
+        P, R = r.shape
+        need_r = ctx.needs_input_grad[2]
+        task = _graph_task()
+        if hist.task != task:  # a new backward pass: restart the accumulators
+            hist.task = task
+            hist.grad = torch.zeros_like(hist.data)
+            hist.block_grad = None
+            hist.weight_grads = {}
+        if hist.grad.shape[1] < hist.data.shape[1]:
+            hist.grad = torch.cat([hist.grad, torch.zeros_like(hist.data[:, hist.grad.shape[1] :])], 1)
+        G = hist.grad
+        off = hist.offset
+        g = -hist.to_layout(grad_c)  # c = -(far + near)
+        if need_r:
+            key = id(r)
+            grad_r = hist.weight_grads.get(key)
+            if grad_r is None:
+                grad_r = hist.weight_grads[key] = torch.zeros_like(r)
+        if m > m0:  # near part, immediately
+            G[:, m0 - off : m - off, :].baddbmm_(r[:, R - m + m0 : R].unsqueeze(2), g.unsqueeze(1))
+            if need_r:
+                grad_r[:, R - m + m0 : R] += torch.bmm(g.unsqueeze(1), hist.columns(m0, m).transpose(1, 2)).squeeze(1)
+        if hist.block_grad is None or hist.block_grad.shape != (P, hist.block_size, g.shape[1]):
+            hist.block_grad = g.new_zeros((P, hist.block_size, g.shape[1]))
+        hist.block_grad[:, m - m0, :] = g
+        if m == m0:  # first step of its block: flush the block's far part
+            lo = hist.lowest_needed(m0)
+            H = _hankel(r, m0, lo, hist.block_size)
+            Gf = hist.block_grad.flip(1)
+            G[:, lo - off : m0 - off, :].baddbmm_(H.transpose(1, 2), Gf)
+            if need_r:
+                M = torch.bmm(Gf, hist.columns(lo, m0).transpose(1, 2))  # [P, block, m0 - lo]
+                base = R - m0 - hist.block_size + 1 + lo
+                rows = torch.arange(hist.block_size, device=r.device).unsqueeze(1)
+                cols = torch.arange(m0 - lo, device=r.device).unsqueeze(0)
+                grad_r.index_add_(1, (base + rows + cols).flatten(), M.reshape(P, -1))
+            hist.block_grad.zero_()
+        grad_u = hist.from_layout(G[:, m - 1 - off, :]) if ctx.needs_input_grad[1] else None
+        grad_weights = None
+        if need_r and ctx.returns_weight_grad:
+            grad_weights = hist.weight_grads.pop(id(r))
+        grad_chain = grad_c.new_zeros(0) if ctx.needs_input_grad[0] else None
+        return grad_chain, grad_u, grad_weights, None
+
+
+def step(hist: History, u_prev: torch.Tensor, weights_for) -> torch.Tensor:
+    """c_m for the step starting from ``u_prev``, recorded for autograd when anything needs it.
+
+    ``weights_for(R)`` returns reversed correction weights [P, R'] with R' >= R; it is called only
+    when a block starts and the current weights are too short.
+    """
+    m = hist.n + 1
+    if starts_block(hist, m):
+        R = lags_needed(hist, m)
+        if hist.weights is None or hist.weights.shape[1] < R:
+            hist.weights = weights_for(R)
+    r = hist.weights
+    needs_graph = torch.is_grad_enabled() and (
+        u_prev.requires_grad or r.requires_grad or (hist.chain is not None and hist.chain.requires_grad)
+    )
+    if not needs_graph:
+        return hist.from_layout(history_correction(hist, u_prev, r))
+    chain = hist.chain if hist.chain is not None else u_prev.new_empty(0)
+    c, hist.chain = _HistoryStep.apply(chain, u_prev, r, hist)
+    hist.recorded = True
+    return c

@@ -1,0 +1,292 @@
+r"""Native fractional neurons with spikeDE's constructor: each defines dv/dt, a memory steps it.
+
+A neuron is a membrane equation  D^α v = f(v, x)  (Caputo, 0 < α ≤ 1) plus fire and reset rules.
+Each step n (grid step h, input x_n) is *charge → fire → reset*:
+
+    charge:  H_n = v_{n-1} + s·h·f(v_{n-1}, x_n) + c_n     (explicit Grünwald–Letnikov;
+                                                             s = h^{α−1}, c_n the memory term)
+    fire:    S_n = Θ(H_n − θ)                               (surrogate gradient backward)
+    reset:   v_n = H_n − θ S_n                  (soft, BrainPy's spk_reset="soft")
+             v_n = S_n v_reset + (1 − S_n) H_n  (hard)
+
+(see :mod:`fracneuron.memory.base`). At α = 1, h = 1 this is the forward-Euler neuron of
+SpikingJelly: ``LIFNeuron(tau)`` equals ``LIFNode(tau=tau, decay_input=True, v_reset=None)`` bit for
+bit, and with ``spk_reset="hard", v_reset=r`` it equals ``LIFNode(tau, v_reset=r)``.
+
+Shapes: inputs are batch-first, ``[B, *features]`` per step (``step_mode="s"``) or
+``[T, B, *features]`` per sequence (``step_mode="m"``).
+
+Two ways to call a neuron:
+
+* ``spikes = neuron(x)``: stateful, like a SpikingJelly node (state and history live in the
+  module; ``reset()`` starts a new sequence, ``detach()`` cuts the graph for truncated BPTT);
+* ``dv_dt, spike = neuron(v_mem, current_input)``: spikeDE's stateless form, the effective
+  derivative of one step (reset included) for a solver that owns the state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from . import surrogate
+from ._checks import check_choice, check_positive, check_tensor
+from .memory.base import FractionalMemory, StateShapeError
+
+__all__ = ["BaseNeuron", "IFNeuron", "LIFNeuron", "ALIFNeuron"]
+
+
+class BaseNeuron(nn.Module):
+    r"""Base of fracneuron's native neurons; subclasses implement :meth:`dv_dt`.
+
+    Args (spikeDE's):
+        tau: membrane time constant τ > 0 (learnable as τ = τ_0·exp(θ), θ = 0 at start, so it
+            stays positive and starts at ``tau``).
+        threshold: firing threshold θ.
+        surrogate_grad_scale: sharpness of the surrogate derivative.
+        surrogate_opt: name of a registered spike function (``"arctan_surrogate"``,
+            ``"sigmoid"``, ``"fast_sigmoid"``, … see :mod:`fracneuron.surrogate`).
+        tau_learnable: train τ.
+
+    Keyword-only (fracneuron's):
+        spk_reset: ``"soft"`` (subtract θ) or ``"hard"`` (set to ``v_reset``).
+        v_reset: reset and rest level of a hard reset (the rest level is 0 for a soft reset).
+        detach_reset: no gradient through the reset.
+        alpha, coefficients, learn_alpha, per_neuron_alpha, memory, memory_options: the
+            fractional order and the history engine (:class:`~fracneuron.memory.FractionalMemory`).
+        step_size: the grid step h.
+        step_mode: ``"s"`` (one step per call) or ``"m"`` (a ``[T, B, ...]`` sequence per call).
+    """
+
+    def __init__(
+        self,
+        tau: float = 0.5,
+        threshold: float = 1.0,
+        surrogate_grad_scale: float = 5.0,
+        surrogate_opt: str = "arctan_surrogate",
+        tau_learnable: bool = False,
+        *,
+        spk_reset: str = "soft",
+        v_reset: float = 0.0,
+        detach_reset: bool = False,
+        alpha: float | Sequence[float] | torch.Tensor = 1.0,
+        coefficients: Sequence[float] | None = None,
+        learn_alpha: bool = False,
+        per_neuron_alpha: bool = False,
+        memory: str = "exact",
+        memory_options: dict | None = None,
+        step_size: float = 1.0,
+        step_mode: str = "s",
+    ) -> None:
+        super().__init__()
+        check_positive(tau, "tau")
+        check_choice(spk_reset, ("soft", "hard"), "spk_reset")
+        check_choice(step_mode, ("s", "m"), "step_mode")
+        self.initial_tau = float(tau)
+        self.tau_learnable = bool(tau_learnable)
+        self.tau_param = nn.Parameter(torch.zeros((), dtype=torch.float32)) if tau_learnable else None
+        self.threshold = float(threshold)
+        self.surrogate_grad_scale = float(surrogate_grad_scale)
+        self.surrogate_opt = surrogate_opt
+        self.surrogate_f = surrogate.get(surrogate_opt, surrogate_grad_scale)
+        self.spk_reset = spk_reset
+        self.v_reset = float(v_reset)
+        self.detach_reset = bool(detach_reset)
+        self.step_size = float(step_size)
+        self.step_mode = step_mode
+        self.memory = FractionalMemory(
+            alpha,
+            memory,
+            coefficients=coefficients,
+            learn_alpha=learn_alpha,
+            per_neuron=per_neuron_alpha,
+            step_size=step_size,
+            memory_options=memory_options,
+        )
+        self.v: torch.Tensor | None = None
+
+    # ------------------------------------------------------------ parameters
+    def get_tau(self) -> torch.Tensor | float:
+        """τ in use: the float ``tau``, or τ_0·exp(θ) when learnable (always > 0)."""
+        if self.tau_param is None:
+            return self.initial_tau
+        return self.initial_tau * torch.exp(self.tau_param)
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        """The fractional order(s) in use, each in (0, 1]."""
+        return self.memory.alpha
+
+    @property
+    def v_rest(self) -> float:
+        """Rest level v0 of the memory (the level u = v − v0 is measured from)."""
+        return self.v_reset if self.spk_reset == "hard" else 0.0
+
+    # ------------------------------------------------------------- dynamics
+    def dv_dt(self, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Right-hand side f(v, x) of D^α v = f(v, x), without the reset. Subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__} must define dv_dt(v, x)")
+
+    def firing_threshold(self) -> torch.Tensor | float:
+        """θ of this step (constant here; adaptive in :class:`ALIFNeuron`)."""
+        return self.threshold
+
+    def fire(self, h: torch.Tensor) -> torch.Tensor:
+        """S = Θ(H − θ) with the surrogate derivative."""
+        return self.surrogate_f(h - self.firing_threshold())
+
+    def reset_potential(self, h: torch.Tensor, spike: torch.Tensor) -> torch.Tensor:
+        """Post-spike potential from the pre-spike H and the spike S."""
+        if self.detach_reset:
+            spike = spike.detach()
+        if self.spk_reset == "soft":
+            return h - spike * self.firing_threshold()
+        return spike * self.v_reset + (1.0 - spike) * h
+
+    # --------------------------------------------------------------- state
+    def initial_potential(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(x, self.v_rest)
+
+    def _potential_for(self, x: torch.Tensor) -> torch.Tensor:
+        if self.v is None:
+            return self.initial_potential(x)
+        if self.v.shape != x.shape:
+            raise StateShapeError(
+                f"{type(self).__name__} got input of shape {tuple(x.shape)} but its state has shape "
+                f"{tuple(self.v.shape)}; call reset() before a new batch (batch size changed "
+                "mid-sequence?)"
+            )
+        return self.v
+
+    def reset(self) -> None:
+        """Start a new sequence: forget the potential and the fractional history."""
+        self.v = None
+        self.memory.reset()
+
+    def detach(self) -> None:
+        """Cut the autograd graph (truncated BPTT), keeping the state and history values."""
+        if self.v is not None:
+            self.v = self.v.detach()
+        self.memory.detach()
+
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        if self.v is not None:
+            self.v = fn(self.v)
+        return self
+
+    # ------------------------------------------------------------- stepping
+    def single_step(self, x: torch.Tensor) -> torch.Tensor:
+        """One charge → fire → reset step; ``x`` is ``[B, *features]``, returns spikes."""
+        v = self._potential_for(x)
+        increment = self.step_size * self.dv_dt(v, x)
+        h = self.memory.step(v, increment, rest=self.v_rest)
+        spike = self.fire(h)
+        self.v = self.reset_potential(h, spike)
+        return spike
+
+    def multi_step(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """``x_seq`` is ``[T, B, *features]``; returns spikes of the same shape."""
+        return torch.stack([self.single_step(x) for x in x_seq])
+
+    def derivative(self, v_mem: torch.Tensor, current_input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """spikeDE's stateless form: ``(dv_dt, spike)`` with the reset folded into dv/dt.
+
+        dv_dt = (v_new − v_mem)/h for one Markovian step from ``v_mem``, so a solver that owns the
+        state and integrates dv_dt reproduces charge → fire → reset at α = 1.
+        """
+        h = v_mem + self.step_size * self.dv_dt(v_mem, current_input)
+        spike = self.fire(h)
+        return (self.reset_potential(h, spike) - v_mem) / self.step_size, spike
+
+    def forward(self, x: torch.Tensor, current_input: torch.Tensor | None = None):
+        """``neuron(x)`` steps the neuron; ``neuron(v_mem, current_input)`` is spikeDE's derivative."""
+        if current_input is not None:
+            return self.derivative(check_tensor(x, "v_mem"), check_tensor(current_input, "current_input"))
+        check_tensor(x, "x")
+        if self.step_mode == "m":
+            if x.dim() < 2:
+                raise ValueError(f"step_mode='m' expects x of shape [T, B, ...], got {tuple(x.shape)}")
+            return self.multi_step(x)
+        return self.single_step(x)
+
+    def extra_repr(self) -> str:
+        tau = f"tau={self.initial_tau:g}" + (" (learnable)" if self.tau_learnable else "")
+        reset = "soft" if self.spk_reset == "soft" else f"hard, v_reset={self.v_reset:g}"
+        return (
+            f"{tau}, threshold={self.threshold:g}, surrogate={self.surrogate_opt}"
+            f"(scale={self.surrogate_grad_scale:g}), reset={reset}, step_mode={self.step_mode}"
+        )
+
+
+class IFNeuron(BaseNeuron):
+    r"""Integrate-and-fire: τ D^α v = x  (spikeDE's form; with τ = 1 and α = 1 SpikingJelly's
+    ``IFNode``: H = v + x)."""
+
+    def dv_dt(self, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return x / self.get_tau()
+
+
+class LIFNeuron(BaseNeuron):
+    r"""Leaky integrate-and-fire: τ D^α v = −(v − v0) + x, v0 the rest level.
+
+    At α = 1, h = 1: H = v + (x − (v − v0))/τ, SpikingJelly's ``LIFNode(decay_input=True)``.
+    """
+
+    def dv_dt(self, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return (x - (v - self.v_rest)) / self.get_tau()
+
+
+class ALIFNeuron(LIFNeuron):
+    r"""LIF membrane with an adaptive threshold (PySNN's ``AdaptiveLIF``, Bellec's ALIF).
+
+        θ_n = θ + β a_{n-1},       a_n = ρ a_{n-1} + S_n,       ρ = exp(−h/τ_a)
+
+    every spike raises the threshold by β; the raise decays with time constant τ_a (in steps of
+    h = 1 units). The membrane is fractional, the adaptation Markovian. A soft reset subtracts the
+    threshold the neuron fired at.
+
+    Extra args: ``tau_adapt`` (τ_a > 0, default 20), ``adapt_strength`` (β ≥ 0, default 0.2).
+    """
+
+    def __init__(self, *args, tau_adapt: float = 20.0, adapt_strength: float = 0.2, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        check_positive(tau_adapt, "tau_adapt")
+        if not adapt_strength >= 0:
+            raise ValueError(f"adapt_strength must be >= 0, got {adapt_strength}")
+        self.tau_adapt = float(tau_adapt)
+        self.adapt_strength = float(adapt_strength)
+        self.a: torch.Tensor | None = None
+
+    def firing_threshold(self) -> torch.Tensor | float:
+        if self.a is None:
+            return self.threshold
+        return self.threshold + self.adapt_strength * self.a
+
+    def single_step(self, x: torch.Tensor) -> torch.Tensor:
+        if self.a is None:
+            self.a = torch.zeros_like(x)
+        spike = super().single_step(x)
+        self.a = math.exp(-self.step_size / self.tau_adapt) * self.a + spike
+        return spike
+
+    def reset(self) -> None:
+        super().reset()
+        self.a = None
+
+    def detach(self) -> None:
+        super().detach()
+        if self.a is not None:
+            self.a = self.a.detach()
+
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        if self.a is not None:
+            self.a = fn(self.a)
+        return self
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", tau_adapt={self.tau_adapt:g}, adapt_strength={self.adapt_strength:g}"

@@ -1,0 +1,22 @@
+"""fracneuron's own engines and spike functions, registered through the public hooks."""
+
+from __future__ import annotations
+
+from .hookspecs import hookimpl
+
+
+@hookimpl
+def fracneuron_register_memories(register):
+    from ..memory.exact import ExactMemory
+    from ..memory.window import WindowMemory
+
+    register("exact", ExactMemory)
+    register("window", WindowMemory)
+
+
+@hookimpl
+def fracneuron_register_surrogates(register):
+    from ..surrogate import builtin_factories
+
+    for name, factory, aliases in builtin_factories():
+        register(name, factory, aliases=aliases)
