@@ -44,7 +44,10 @@ class ExactMemory(MemoryEngine):
         return step(hist, u_prev, lambda R: self._reversed_weights(order, R, u_prev))
 
     def reset(self) -> None:
-        self._history = History(self.window)
+        old = self._history
+        old.chain = None  # break history -> graph -> ctx -> history, so the old graph frees promptly
+        # The next sequence is probably as long as this one: allocate its buffer once.
+        self._history = History(self.window, capacity_hint=max(64, old.n + old.block_size))
 
     def detach(self) -> None:
         self._history = self._continued(lambda data: data)
@@ -75,7 +78,8 @@ class ExactMemory(MemoryEngine):
     def _continued(self, fn) -> History:
         """Same past values, fresh autograd bookkeeping (for detach and device moves)."""
         old = self._history
-        new = History(self.window)
+        old.chain = None
+        new = History(self.window, capacity_hint=old.capacity_hint)
         if old.data is not None:
             new.data = fn(old.data)
         new.offset, new.n, new.shape = old.offset, old.n, old.shape
@@ -83,9 +87,10 @@ class ExactMemory(MemoryEngine):
         return new
 
     def _reversed_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
-        """r [P, R] with r[:, R-k] = ω_k for k = 1..R (R >= lags, a power of two)."""
+        """r [P, R] with r[:, R-k] = −ω_k for k = 1..R (R >= lags, a power of two), so the history
+        sum is c_n = −Σ ω_k u_{n-k} directly."""
         R = max(64, 1 << (lags - 1).bit_length())
-        omega = correction_weights(order.gl(R, like.dtype, like.device)[0])[1:]  # [R, *A]
+        omega = -correction_weights(order.gl(R, like.dtype, like.device)[0])[1:]  # [R, *A]
         if self.window is not None:
             omega = torch.cat([omega[: self.window], torch.zeros_like(omega[self.window :])])
         if self._history.per_neuron:

@@ -1,4 +1,10 @@
-r"""The stored past behind the ``exact`` and ``window`` engines, with its own autograd.
+r"""A growing causal convolution over stored past values, with its own autograd.
+
+This is the primitive behind the ``exact`` and ``window`` engines (and any scheme that needs
+Σ_{k=1}^{m} ρ_k x_{m-k} over a growing past: product-integration solvers, L1, …). Each step appends
+x_{m-1} and returns
+
+    y_m = Σ_{k=1}^{m} ρ_k x_{m-k}        (ρ from ``weights_for``, reversed: r[:, R-k] = ρ_k)
 
 Layout. The past u_0 … u_{n-1} of a state of shape ``[batch, *features]`` lives in one
 preallocated buffer ``data`` of shape ``[P, capacity, Q]``, grown by doubling:
@@ -6,19 +12,19 @@ preallocated buffer ``data`` of shape ``[P, capacity, Q]``, grown by doubling:
 * one α per layer: P = 1, Q = batch·features (the history sum is a matrix–vector product);
 * one α per neuron: P = features, Q = batch (one small product per neuron, batched).
 
-The correction weights come reversed, ``r[:, R-k] = ω_k`` (k = 1..R), so every history sum is a
-contiguous slice of ``r`` against a contiguous slice of ``data``.
+The weights come reversed, ``r[:, R-k] = ρ_k`` (k = 1..R), so every history sum is a contiguous
+slice of ``r`` against a contiguous slice of ``data``.
 
-Blocking. c_m = −Σ_{j<m} ω_{m-j} u_j is split at the start m0 of a block of B steps into a *far*
+Blocking. y_m = Σ_{j<m} ρ_{m-j} x_j is split at the start m0 of a block of B steps into a *far*
 part over j < m0, computed for all B steps of the block by one matrix product (a Hankel slice of
 r times the stored past), and a *near* part over m0 ≤ j < m (at most B − 1 terms). One large GEMM
 per block instead of B bandwidth-bound matrix–vector products.
 
 Autograd. Writing into a preallocated buffer would break torch's autograd (the buffer is
 modified after being read), so each step is one :class:`_HistoryStep` node: inputs ``(chain,
-u_prev, r)``, outputs ``(c_m, chain)``. The ``chain`` tensors are empty; they only order the
+x_prev, r)``, outputs ``(y_m, chain)``. The ``chain`` tensors are empty; they only order the
 nodes so that step m's backward runs after every later step's. The backward accumulates
-∂L/∂u_j into a gradient buffer shaped like ``data`` — near parts immediately, far parts once per
+∂L/∂x_j into a gradient buffer shaped like ``data`` — near parts immediately, far parts once per
 block — and hands step m's own input its finished gradient. Forward and backward store the past
 once: memory O(T·N), time O(T²·N) in large GEMMs.
 """
@@ -45,8 +51,9 @@ class History:
     engine: its weights vanish beyond L and its reads start at m − L).
     """
 
-    def __init__(self, window: int | None = None) -> None:
+    def __init__(self, window: int | None = None, capacity_hint: int = 64) -> None:
         self.window = window
+        self.capacity_hint = capacity_hint  # length of the previous sequence: allocate once
         self.data: torch.Tensor | None = None  # [P, capacity, Q]
         self.offset = 0  # logical index of data[:, 0] (a window engine may drop its oldest past)
         self.n = 0  # number of stored states
@@ -93,7 +100,7 @@ class History:
     def ensure_capacity(self, entries: int, like: torch.Tensor, P: int, Q: int) -> None:
         """Make room for logical indices < ``entries``."""
         if self.data is None:
-            capacity = max(64, entries)
+            capacity = max(self.capacity_hint, entries)
             self.data = like.new_empty((P, capacity, Q))
             return
         needed = entries - self.offset
@@ -124,10 +131,13 @@ def _hankel(r: torch.Tensor, m0: int, lo: int, block: int) -> torch.Tensor:
 
 
 def _start_block(hist: History, r: torch.Tensor, m0: int) -> None:
-    """Far part of steps m0 .. m0+B-1 from the states j < m0, one matrix product."""
+    """Far part of steps m0 .. m0+B-1 from the states j < m0, one matrix product.
+
+    ``hist.far`` keeps the Hankel row order: step m0 + i reads row B-1-i.
+    """
     lo = hist.lowest_needed(m0)
     H = _hankel(r, m0, lo, hist.block_size)
-    hist.far = torch.bmm(H, hist.columns(lo, m0)).flip(1)
+    hist.far = torch.bmm(H, hist.columns(lo, m0))
     hist.block_start = m0
     hist.block_weights = r
 
@@ -145,7 +155,7 @@ def lags_needed(hist: History, m: int) -> int:
 
 
 def history_correction(hist: History, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Append u_prev and return c_m (m = number of stored states) in [P, Q] layout."""
+    """Append u_prev and return y_m = Σ_{k=1}^{m} ρ_k x_{m-k} (m = stored values) in [P, Q] layout."""
     m = hist.n + 1
     u = hist.to_layout(u_prev)
     new_block = starts_block(hist, m) or r is not hist.block_weights
@@ -156,12 +166,12 @@ def history_correction(hist: History, u_prev: torch.Tensor, r: torch.Tensor) -> 
     if new_block:
         _start_block(hist, r, m)
     m0 = hist.block_start
-    c = hist.far[:, m - m0, :]
+    c = hist.far[:, hist.block_size - 1 - (m - m0), :]
     if m > m0:
         R = r.shape[1]
         near = torch.bmm(r[:, R - m + m0 : R].unsqueeze(1), hist.columns(m0, m)).squeeze(1)
         c = c + near
-    return -c
+    return c
 
 
 class _HistoryStep(torch.autograd.Function):
@@ -197,7 +207,7 @@ class _HistoryStep(torch.autograd.Function):
             hist.grad = torch.cat([hist.grad, torch.zeros_like(hist.data[:, hist.grad.shape[1] :])], 1)
         G = hist.grad
         off = hist.offset
-        g = -hist.to_layout(grad_c)  # c = -(far + near)
+        g = hist.to_layout(grad_c)
         if need_r:
             key = id(r)
             grad_r = hist.weight_grads.get(key)
@@ -209,11 +219,11 @@ class _HistoryStep(torch.autograd.Function):
                 grad_r[:, R - m + m0 : R] += torch.bmm(g.unsqueeze(1), hist.columns(m0, m).transpose(1, 2)).squeeze(1)
         if hist.block_grad is None or hist.block_grad.shape != (P, hist.block_size, g.shape[1]):
             hist.block_grad = g.new_zeros((P, hist.block_size, g.shape[1]))
-        hist.block_grad[:, m - m0, :] = g
+        hist.block_grad[:, hist.block_size - 1 - (m - m0), :] = g  # Hankel row order, like ``far``
         if m == m0:  # first step of its block: flush the block's far part
             lo = hist.lowest_needed(m0)
             H = _hankel(r, m0, lo, hist.block_size)
-            Gf = hist.block_grad.flip(1)
+            Gf = hist.block_grad
             G[:, lo - off : m0 - off, :].baddbmm_(H.transpose(1, 2), Gf)
             if need_r:
                 M = torch.bmm(Gf, hist.columns(lo, m0).transpose(1, 2))  # [P, block, m0 - lo]
@@ -227,14 +237,20 @@ class _HistoryStep(torch.autograd.Function):
         if need_r and ctx.returns_weight_grad:
             grad_weights = hist.weight_grads.pop(id(r))
         grad_chain = grad_c.new_zeros(0) if ctx.needs_input_grad[0] else None
+        if m == 1:  # the pass is complete: free the accumulators now, not at the next pass
+            hist.grad = hist.block_grad = None
+            hist.weight_grads = {}
+            hist.task = None
         return grad_chain, grad_u, grad_weights, None
 
 
 def step(hist: History, u_prev: torch.Tensor, weights_for) -> torch.Tensor:
-    """c_m for the step starting from ``u_prev``, recorded for autograd when anything needs it.
+    """Append ``u_prev`` (x_{m-1}, shape [batch, *features]) and return y_m = Σ_{k=1}^{m} ρ_k x_{m-k}
+    in the same shape, recorded for autograd when anything needs it.
 
-    ``weights_for(R)`` returns reversed correction weights [P, R'] with R' >= R; it is called only
-    when a block starts and the current weights are too short.
+    ``weights_for(R)`` returns reversed weights [P, R'] (R' >= R; r[:, R'-k] = ρ_k, P = 1 or one row
+    per feature when ``hist.per_neuron``); it is called only when a block starts and the current
+    weights are too short. With ``hist.window = L`` the caller's ρ must vanish beyond lag L.
     """
     m = hist.n + 1
     if starts_block(hist, m):
