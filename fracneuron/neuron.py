@@ -178,6 +178,14 @@ class BaseNeuron(nn.Module):
             self.v = fn(self.v)
         return self
 
+    def __getstate__(self):
+        # deepcopy/pickle carry the state's values, never its autograd graph (which cannot be copied)
+        state = self.__dict__.copy()
+        for name, value in state.items():
+            if isinstance(value, torch.Tensor):
+                state[name] = value.detach()
+        return state
+
     # ------------------------------------------------------------- stepping
     def single_step(self, x: torch.Tensor) -> torch.Tensor:
         """One charge → fire → reset step; ``x`` is ``[B, *features]``, returns spikes."""

@@ -50,14 +50,22 @@ class ExactMemory(MemoryEngine):
         self._history = History(self.window, capacity_hint=max(64, old.n + old.block_size))
 
     def detach(self) -> None:
+        self._history.chain = None  # see reset()
         self._history = self._continued(lambda data: data)
 
     def apply(self, fn) -> None:
+        self._history.chain = None
         self._history = self._continued(fn)
 
     @property
     def steps(self) -> int:
         return self._history.n
+
+    def __getstate__(self):
+        # deepcopy/pickle carry the past values, never the autograd graph
+        state = self.__dict__.copy()
+        state["_history"] = self._continued(lambda data: data.detach())
+        return state
 
     @property
     def state_shape(self) -> torch.Size | None:
@@ -78,7 +86,6 @@ class ExactMemory(MemoryEngine):
     def _continued(self, fn) -> History:
         """Same past values, fresh autograd bookkeeping (for detach and device moves)."""
         old = self._history
-        old.chain = None
         new = History(self.window, capacity_hint=old.capacity_hint)
         if old.data is not None:
             new.data = fn(old.data)

@@ -37,6 +37,7 @@ class Registry:
 
     def add(self, name: str, obj: object, plugin: str, aliases: tuple[str, ...] = ()) -> None:
         """Register ``obj`` under ``name`` (and ``aliases``); a name may be registered once."""
+        self._ensure_loaded()  # a direct registration must not shadow a plugin's
         if not isinstance(name, str) or not name:
             raise ValueError(f"a {self.kind} needs a non-empty string name, got {name!r}")
         for key in (name, *aliases):

@@ -1,0 +1,257 @@
+"""fracneuron.memory: the exact and window engines against analytic solutions, a direct reference,
+Euler at α = 1, gradcheck (inputs and α), truncated BPTT, shapes, dtypes."""
+
+import math
+
+import pytest
+import torch
+
+import fracneuron as fn
+from fracneuron.memory import StateShapeError
+from fracneuron.weights import gl_weights
+
+F64 = torch.float64
+
+
+def relax(alpha, N, T=5.0, lam=1.0, memory="exact", dtype=F64, **kw):
+    """Explicit GL for D^α v = −λ v, v(0) = 1 (the Caputo rest level is v0 = 1)."""
+    h = T / N
+    mem = fn.FractionalMemory(alpha, memory, step_size=h, **kw)
+    v = torch.ones(1, 1, dtype=dtype)
+    trajectory = [v]
+    for _ in range(N):
+        v = mem.step(v, h * (-lam * v), rest=1.0)
+        trajectory.append(v)
+    return torch.cat(trajectory).flatten()
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.7, 0.9])
+def test_exact_engine_converges_to_mittag_leffler_with_order_one(alpha):
+    T = 5.0
+    exact = fn.mittag_leffler(alpha, -(T**alpha)).item()
+    errors = [abs(relax(alpha, N)[-1].item() - exact) for N in (100, 200, 400, 800)]
+    orders = [math.log2(errors[i] / errors[i + 1]) for i in range(len(errors) - 1)]
+    assert all(abs(p - 1.0) < 0.1 for p in orders), (errors, orders)
+
+
+def test_whole_trajectory_tracks_mittag_leffler():
+    N, T, alpha = 2000, 5.0, 0.6
+    t = torch.linspace(0, T, N + 1, dtype=F64)
+    v = relax(alpha, N, T)
+    assert (v - fn.mittag_leffler(alpha, -(t**alpha))).abs().max() < 5e-3
+
+
+def test_alpha_one_is_the_euler_update_exactly():
+    for dtype in (torch.float32, F64):
+        N, h = 50, 0.1
+        euler = [torch.ones(1, 1, dtype=dtype)]
+        for _ in range(N):
+            euler.append(euler[-1] + h * (-1.0 * euler[-1]))
+        for learn in (False, True):  # learnable α = 1 goes through the history with zero weights
+            assert torch.equal(relax(1.0, N, T=N * h, dtype=dtype, learn_alpha=learn), torch.cat(euler).flatten())
+
+
+def direct_reference(x, f, alpha, coefficients=None, window=None, v0=0.0):
+    """DESIGN.md's formula written out: H_n = v0 + s Δ_n − Σ_{k=1..n} w̃_k (v_{n−k} − v0)."""
+    T = x.shape[0]
+    alphas = [alpha] if not isinstance(alpha, list) else alpha
+    if coefficients is None and len(alphas) == 1:
+        w, s = gl_weights(alphas[0], T), 1.0
+    else:
+        c = coefficients or [1.0] * len(alphas)
+        total = sum(ci * gl_weights(ai, T) for ai, ci in zip(alphas, c))
+        w, s = total / total[0], 1.0 / total[0]
+    if window is not None:
+        w = torch.cat([w[: window + 1], torch.zeros_like(w[window + 1 :])])
+    v = [torch.full_like(x[0], v0)]
+    for n in range(1, T + 1):
+        history = sum(w[k] * (v[n - k] - v0) for k in range(1, n + 1))
+        v.append(v0 + s * f(v[n - 1], x[n - 1]) - history)
+    return torch.stack(v[1:])
+
+
+def run_engine(x, f, alpha, memory="exact", v0=0.0, **kw):
+    mem = fn.FractionalMemory(alpha, memory, **kw)
+    v = torch.full_like(x[0], v0)
+    out = []
+    for t in range(x.shape[0]):
+        v = mem.step(v, f(v, x[t]), rest=v0)
+        out.append(v)
+    return torch.stack(out)
+
+
+def drive(v, x):
+    return -0.4 * v + x + 0.3 * torch.sin(v)
+
+
+@pytest.mark.parametrize(
+    "alpha, coefficients, memory, options",
+    [
+        (0.3, None, "exact", None),
+        (0.7, None, "exact", None),
+        ([0.3, 0.8], [1.0, 0.5], "exact", None),
+        (0.5, None, "window", {"window": 9}),
+    ],
+)
+def test_engines_match_the_direct_formula(alpha, coefficients, memory, options):
+    torch.manual_seed(0)
+    x = torch.randn(75, 4, 3, dtype=F64)  # crosses several 16-step blocks and a buffer growth
+    got = run_engine(x, drive, alpha, memory, v0=0.2, coefficients=coefficients, memory_options=options)
+    window = options["window"] if options else None
+    ref = direct_reference(x, drive, alpha, coefficients, window=window, v0=0.2)
+    torch.testing.assert_close(got, ref, rtol=0, atol=1e-12)
+
+
+def test_per_neuron_alpha_matches_the_direct_formula_neuron_by_neuron():
+    torch.manual_seed(1)
+    alphas = torch.tensor([0.3, 0.6, 0.95], dtype=F64)
+    x = torch.randn(40, 2, 3, dtype=F64)
+    got = run_engine(x, drive, alphas)
+    for i, a in enumerate(alphas.tolist()):
+        ref = direct_reference(x[..., i : i + 1], drive, a)
+        torch.testing.assert_close(got[..., i : i + 1], ref, rtol=0, atol=1e-12)
+
+
+def test_window_equals_exact_when_the_window_covers_the_sequence():
+    torch.manual_seed(2)
+    x = torch.randn(30, 3, dtype=F64)
+    exact = run_engine(x, drive, 0.6)
+    window = run_engine(x, drive, 0.6, "window", memory_options={"window": 30})
+    torch.testing.assert_close(window, exact, rtol=0, atol=1e-13)
+
+
+def make_gradcheck_fn(T, memory="exact", options=None, per_neuron=False, multi=False):
+    def f(x, alpha_values):
+        mem = fn.FractionalMemory([0.5, 0.5] if multi else 0.5, memory, learn_alpha=True, per_neuron=per_neuron, memory_options=options)
+        if per_neuron:
+            mem.order.materialize(x.shape[2:])
+        del mem.order.alpha_param  # substitute the gradcheck input for the parameter
+        mem.order.alpha_param = alpha_values
+        v = torch.zeros_like(x[0])
+        out = []
+        for t in range(T):
+            v = mem.step(v, drive(v, x[t]))
+            out.append(v)
+        return torch.stack(out)
+
+    return f
+
+
+@pytest.mark.parametrize(
+    "T, memory, options, per_neuron, multi, alpha",
+    [
+        (40, "exact", None, False, False, [0.6]),
+        (70, "exact", None, False, False, [0.45]),
+        (40, "window", {"window": 7}, False, False, [0.6]),
+        (20, "exact", None, True, False, [[0.5, 0.7, 0.9]]),
+        (30, "exact", None, False, True, [0.3, 0.8]),
+    ],
+)
+def test_gradcheck_through_the_engine_wrt_inputs_and_alpha(T, memory, options, per_neuron, multi, alpha):
+    torch.manual_seed(3)
+    x = torch.randn(T, 2, 3, dtype=F64, requires_grad=True)
+    a = torch.tensor(alpha, dtype=F64, requires_grad=True)
+    f = make_gradcheck_fn(T, memory, options, per_neuron, multi)
+    # fast mode checks random projections u^T J v of the full Jacobian (inputs and α)
+    assert torch.autograd.gradcheck(f, (x, a), eps=1e-6, atol=1e-6, rtol=1e-5, fast_mode=True)
+
+
+def test_full_jacobian_gradcheck_on_a_small_case():
+    torch.manual_seed(7)
+    x = torch.randn(20, 1, 2, dtype=F64, requires_grad=True)
+    a = torch.tensor([0.55], dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(make_gradcheck_fn(20), (x, a), eps=1e-6, atol=1e-6, rtol=1e-5)
+
+
+def test_repeated_backward_passes_give_the_same_gradient():
+    torch.manual_seed(4)
+    x = torch.randn(33, 5, dtype=F64, requires_grad=True)
+    out = run_engine(x, drive, 0.4, learn_alpha=True)
+    g1 = torch.autograd.grad(out.sum(), x, retain_graph=True)[0]
+    g2 = torch.autograd.grad(out.sum(), x)[0]
+    assert torch.equal(g1, g2)
+
+
+def test_detach_gives_truncated_bptt_equal_to_a_hand_detached_run():
+    torch.manual_seed(5)
+    x = torch.randn(48, 3, dtype=F64)
+    mem = fn.FractionalMemory(0.6, learn_alpha=True)
+    v = torch.zeros(3, dtype=F64)
+    for t in range(30):
+        v = mem.step(v, drive(v, x[t]))
+    mem.detach()
+    v = v.detach()
+    xw = x[30:].clone().requires_grad_()
+    for t in range(18):
+        v = mem.step(v, drive(v, xw[t]))
+    gx, ga = torch.autograd.grad(v.sum(), (xw, mem.order.alpha_param))
+
+    # hand-detached: the first 30 states are constants, the last 18 steps are differentiated
+    alpha = torch.tensor([0.6], dtype=F64, requires_grad=True)
+    xw2 = x[30:].clone().requires_grad_()
+    w = gl_weights(alpha[0], 48)
+    with torch.no_grad():
+        past = [torch.zeros(3, dtype=F64)]
+        for n in range(1, 31):
+            past.append(drive(past[n - 1], x[n - 1]) - sum(gl_weights(0.6, 48)[k] * past[n - k] for k in range(1, n + 1)))
+    states = list(past)
+    for n in range(31, 49):
+        states.append(drive(states[n - 1], xw2[n - 31]) - sum(w[k] * states[n - k] for k in range(1, n + 1)))
+    gx2, ga2 = torch.autograd.grad(states[-1].sum(), (xw2, alpha))
+    torch.testing.assert_close(gx, gx2, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(ga, ga2, rtol=1e-10, atol=1e-12)
+
+
+def test_reset_starts_a_new_sequence_and_allows_a_new_batch_size():
+    mem = fn.FractionalMemory(0.5)
+    mem(torch.zeros(4, 2))
+    mem(torch.ones(4, 2))
+    assert mem.steps == 2
+    with pytest.raises(StateShapeError, match=r"state shape changed from \(4, 2\) to \(3, 2\)"):
+        mem(torch.zeros(3, 2))
+    mem.reset()
+    assert mem.steps == 0
+    c = mem(torch.ones(3, 2))
+    assert c.shape == (3, 2)
+
+
+def test_dtype_change_mid_sequence_is_an_error_but_to_moves_the_history():
+    mem = fn.FractionalMemory(0.5)
+    mem(torch.ones(2, 3))
+    with pytest.raises(ValueError, match="dtype/device changed"):
+        mem(torch.ones(2, 3, dtype=F64))
+    mem.double()
+    c = mem(torch.ones(2, 3, dtype=F64))
+    assert c.dtype == F64
+
+
+def test_markovian_memory_keeps_no_history():
+    mem = fn.FractionalMemory(1.0)
+    assert mem(torch.ones(3)) is None
+    assert mem.steps == 0
+
+
+def test_unknown_memory_and_bad_options_are_rejected():
+    with pytest.raises(ValueError, match="unknown memory 'ring'; choose one of 'exact', "):
+        fn.FractionalMemory(0.5, "ring")
+    with pytest.raises(ValueError, match="window must be an integer >= 1"):
+        fn.FractionalMemory(0.5, "window", memory_options={"window": 0})
+    with pytest.raises(TypeError, match="invalid options for memory 'exact'"):
+        fn.FractionalMemory(0.5, "exact", memory_options={"window": 3})
+
+
+def test_inputs_are_not_mutated():
+    x = torch.randn(5, 2)
+    before = x.clone()
+    mem = fn.FractionalMemory(0.5)
+    for t in range(5):
+        mem(x[t])
+    assert torch.equal(x, before)
+
+
+def test_float32_engine_agrees_with_float64():
+    torch.manual_seed(6)
+    x = torch.randn(60, 8, dtype=F64)
+    ref = run_engine(x, drive, 0.6)
+    got = run_engine(x.float(), drive, 0.6)
+    torch.testing.assert_close(got.double(), ref, rtol=0, atol=1e-5)

@@ -1,0 +1,219 @@
+"""fracneuron.neuron: native neurons. α = 1 equals SpikingJelly's nodes bit for bit; α < 1 equals
+the direct GL formula; state handling, learnable τ and α, spikeDE's derivative form, errors."""
+
+import copy
+import pickle
+
+import pytest
+import torch
+
+from fracneuron.memory import StateShapeError
+from fracneuron.neuron import ALIFNeuron, IFNeuron, LIFNeuron
+from fracneuron.weights import gl_weights
+
+sj_neuron = pytest.importorskip("spikingjelly.activation_based.neuron")
+from spikingjelly.activation_based import surrogate as sj_surrogate  # noqa: E402
+
+
+def drive(T=40, B=4, N=6, dtype=torch.float32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (0.6 + 0.8 * torch.randn(T, B, N, generator=g)).to(dtype)
+
+
+def run_sj(node, x, mode):
+    node.step_mode = mode
+    if mode == "m":
+        spikes = node(x)
+        return spikes, node.v
+    spikes = torch.stack([node(xt) for xt in x])
+    return spikes, node.v
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("mode", ["s", "m"])
+@pytest.mark.parametrize("v_reset", [None, 0.0, -0.3])
+def test_lif_at_alpha_one_is_spikingjelly_lifnode_bit_for_bit(dtype, mode, v_reset):
+    x = drive(dtype=dtype)
+    tau = 2.0
+    ours = LIFNeuron(
+        tau=tau,
+        threshold=1.0,
+        surrogate_opt="sigmoid",
+        surrogate_grad_scale=4.0,
+        spk_reset="soft" if v_reset is None else "hard",
+        v_reset=0.0 if v_reset is None else v_reset,
+        step_mode=mode,
+    )
+    native = sj_neuron.LIFNode(tau=tau, decay_input=True, v_reset=v_reset, surrogate_function=sj_surrogate.Sigmoid(alpha=4.0))
+    s_ref, v_ref = run_sj(native, x, mode)
+    s = ours(x) if mode == "m" else torch.stack([ours(xt) for xt in x])
+    assert s_ref.sum() > 0
+    assert torch.equal(s, s_ref)
+    assert torch.equal(ours.v, v_ref)
+
+
+def test_lif_gradients_match_spikingjelly_at_alpha_one():
+    x = drive(dtype=torch.float64)
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ours = LIFNeuron(tau=2.0, surrogate_opt="sigmoid", surrogate_grad_scale=4.0, step_mode="m")
+    native = sj_neuron.LIFNode(tau=2.0, v_reset=None, surrogate_function=sj_surrogate.Sigmoid(alpha=4.0), step_mode="m")
+    (g1,) = torch.autograd.grad((ours(x1) * torch.arange(6.0, dtype=torch.float64)).sum(), x1)
+    (g2,) = torch.autograd.grad((native(x2) * torch.arange(6.0, dtype=torch.float64)).sum(), x2)
+    torch.testing.assert_close(g1, g2, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["s", "m"])
+def test_if_with_unit_tau_is_spikingjelly_ifnode(mode):
+    x = drive()
+    ours = IFNeuron(tau=1.0, spk_reset="hard", v_reset=0.0, surrogate_opt="sigmoid", surrogate_grad_scale=4.0, step_mode=mode)
+    native = sj_neuron.IFNode(v_reset=0.0)
+    s_ref, v_ref = run_sj(native, x, mode)
+    s = ours(x) if mode == "m" else torch.stack([ours(xt) for xt in x])
+    assert torch.equal(s, s_ref) and torch.equal(ours.v, v_ref)
+
+
+def lif_reference(x, alpha, tau, threshold, hard, v_reset):
+    """charge → fire → reset with the explicit GL charge written out (DESIGN.md)."""
+    v0 = v_reset if hard else 0.0
+    T = x.shape[0]
+    w = gl_weights(alpha, T)
+    v = [torch.full_like(x[0], v0)]
+    spikes = []
+    for n in range(1, T + 1):
+        increment = (x[n - 1] - (v[n - 1] - v0)) / tau
+        h = v0 + increment - sum(w[k] * (v[n - k] - v0) for k in range(1, n + 1))
+        s = (h >= threshold).to(x.dtype)
+        v.append(s * v_reset + (1 - s) * h if hard else h - threshold * s)
+        spikes.append(s)
+    return torch.stack(spikes), v[-1]
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.7])
+@pytest.mark.parametrize("hard", [False, True])
+def test_fractional_lif_matches_direct_reference(alpha, hard):
+    x = drive(T=50, dtype=torch.float64, seed=3)
+    ours = LIFNeuron(tau=1.5, alpha=alpha, spk_reset="hard" if hard else "soft", v_reset=-0.2, step_mode="m")
+    s = ours(x)
+    s_ref, v_ref = lif_reference(x, alpha, 1.5, 1.0, hard, -0.2)
+    assert torch.equal(s, s_ref)
+    torch.testing.assert_close(ours.v, v_ref, rtol=0, atol=1e-12)
+
+
+def test_fractional_memory_changes_the_dynamics():
+    # same input, α < 1 remembers: the response to a pulse decays as a power law, not exponentially
+    x = torch.zeros(60, 1, 1, dtype=torch.float64)
+    x[0] = 1.0
+    responses = {}
+    for alpha in (1.0, 0.5):
+        lif = LIFNeuron(tau=2.0, threshold=10.0, alpha=alpha, step_mode="s")
+        responses[alpha] = torch.stack([lif(xt) * 0 + lif.v for xt in x]).flatten()
+    assert responses[0.5][-1] > 100 * responses[1.0][-1]
+
+
+def test_alif_threshold_adapts_after_spikes():
+    alif = ALIFNeuron(tau=2.0, threshold=1.0, tau_adapt=10.0, adapt_strength=0.5, step_mode="m")
+    x = torch.full((30, 1, 1), 1.5)
+    spikes = alif(x).flatten()
+    plain = LIFNeuron(tau=2.0, threshold=1.0, step_mode="m")(x).flatten()
+    assert spikes.sum() < plain.sum()
+    assert alif.a.item() > 0
+    assert float(alif.firing_threshold()) > 1.0
+    alif.reset()
+    assert alif.a is None and alif.firing_threshold() == 1.0
+
+
+def test_spikede_derivative_form():
+    lif = LIFNeuron(tau=0.5, threshold=1.0)
+    v = torch.tensor([0.0, 0.9])
+    x = torch.tensor([0.2, 0.2])
+    dv_dt, spike = lif(v, x)
+    h = v + (x - v) / 0.5
+    torch.testing.assert_close(spike, (h >= 1.0).float())
+    torch.testing.assert_close(v + dv_dt, h - spike * 1.0)
+    assert lif.v is None  # the stateless form does not touch the layer's state
+
+
+def test_learnable_tau_stays_positive_and_gets_a_gradient():
+    lif = LIFNeuron(tau=2.0, tau_learnable=True, step_mode="m", surrogate_opt="sigmoid")
+    assert lif.get_tau().item() == pytest.approx(2.0)
+    lif(drive()).sum().backward()
+    assert lif.tau_param.grad is not None and lif.tau_param.grad != 0
+    with torch.no_grad():
+        lif.tau_param.fill_(-50.0)
+    assert lif.get_tau().item() > 0
+
+
+def test_learnable_alpha_gets_a_gradient_trains_and_stays_in_range():
+    torch.manual_seed(0)
+    lif = LIFNeuron(tau=2.0, alpha=0.9, learn_alpha=True, step_mode="m", surrogate_opt="sigmoid", surrogate_grad_scale=4.0)
+    opt = torch.optim.Adam(lif.parameters(), lr=0.05)
+    x = drive(T=30)
+    target = 0.05  # fewer spikes than at α = 0.9: training must move α
+    start = lif.alpha.item()
+    for _ in range(15):
+        lif.reset()
+        opt.zero_grad()
+        loss = (lif(x).mean() - target) ** 2
+        loss.backward()
+        assert lif.memory.order.alpha_param.grad is not None
+        opt.step()
+        assert 0 < lif.alpha.item() <= 1
+    assert lif.alpha.item() != start
+
+
+def test_per_neuron_alpha_materializes_on_first_step():
+    lif = LIFNeuron(alpha=0.7, learn_alpha=True, per_neuron_alpha=True, step_mode="m")
+    lif(drive(T=5, N=7))
+    assert lif.alpha.shape == (7,)
+
+
+def test_state_errors_reset_and_detach():
+    lif = LIFNeuron(alpha=0.6)
+    lif(torch.ones(4, 3))
+    with pytest.raises(StateShapeError, match="call reset"):
+        lif(torch.ones(5, 3))
+    lif.reset()
+    lif(torch.ones(5, 3, requires_grad=True))
+    lif.detach()
+    assert not lif.v.requires_grad
+
+
+def test_to_double_moves_state_and_history():
+    lif = LIFNeuron(alpha=0.6)
+    lif(torch.ones(2, 3))
+    lif.double()
+    assert lif.v.dtype == torch.float64
+    lif(torch.ones(2, 3, dtype=torch.float64))
+
+
+def test_neurons_pickle_and_deepcopy():
+    lif = LIFNeuron(alpha=0.6, learn_alpha=True)
+    lif(torch.ones(2, 3))
+    clone = copy.deepcopy(lif)
+    assert torch.equal(clone(torch.ones(2, 3)), lif(torch.ones(2, 3)))
+    restored = pickle.loads(pickle.dumps(LIFNeuron(alpha=0.6)))
+    assert restored.alpha.item() == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(tau=0.0), "tau must be > 0"),
+        (dict(tau=-1.0), "tau must be > 0"),
+        (dict(alpha=1.2), r"alpha must be in \(0, 1\]"),
+        (dict(surrogate_opt="nope"), "unknown surrogate 'nope'"),
+        (dict(spk_reset="medium"), "unknown spk_reset 'medium'"),
+        (dict(step_mode="x"), "unknown step_mode 'x'"),
+        (dict(memory="nope"), "unknown memory 'nope'"),
+    ],
+)
+def test_bad_arguments_are_rejected(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LIFNeuron(**kwargs)
+
+
+def test_multi_step_needs_a_time_dimension():
+    with pytest.raises(ValueError, match=r"step_mode='m' expects x of shape \[T, B, ...\]"):
+        LIFNeuron(step_mode="m")(torch.ones(3))
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        LIFNeuron()([1.0, 2.0])

@@ -1,0 +1,182 @@
+"""fracneuron.plugins: built-ins through the hooks, a third-party plugin found through an entry
+point (a generated dist-info on sys.path), autoload switch, blocking, broken plugins, the CLI."""
+
+import importlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+import fracneuron as fn
+from fracneuron import plugins, surrogate
+from fracneuron.plugins import manager
+
+THIRD_PARTY = textwrap.dedent(
+    """
+    import torch
+    from fracneuron.memory import MemoryEngine
+    from fracneuron.plugins import hookimpl
+
+
+    class LastStateMemory(MemoryEngine):
+        '''Remembers one step: c_n = -omega_1 u_{n-1} (a one-term window).'''
+
+        name = "last_state"
+
+        def __init__(self, scale=1.0):
+            self.scale = scale
+            self._n = 0
+            self._shape = None
+
+        def correction(self, u_prev, order):
+            self.check_shape(u_prev)
+            self._shape = u_prev.shape
+            self._n += 1
+            w, _ = order.gl(1, u_prev.dtype, u_prev.device)
+            return -(w[1] + 1.0) * u_prev * self.scale
+
+        def reset(self):
+            self._n, self._shape = 0, None
+
+        def detach(self):
+            pass
+
+        def apply(self, fn):
+            pass
+
+        @property
+        def steps(self):
+            return self._n
+
+        @property
+        def state_shape(self):
+            return self._shape
+
+
+    def stepwise_derivative(x, k):
+        return k * (x.abs() < 1).to(x.dtype)
+
+
+    @hookimpl
+    def fracneuron_register_memories(register):
+        register("last_state", LastStateMemory)
+
+
+    @hookimpl
+    def fracneuron_register_surrogates(register):
+        from fracneuron.surrogate import SpikeFunction
+        register("stepwise", lambda scale=None: SpikeFunction("stepwise", stepwise_derivative, scale or 0.5))
+    """
+)
+
+
+def make_distribution(root, dist_name, module_name, source, entry_name):
+    (root / f"{module_name}.py").write_text(source)
+    info = root / f"{dist_name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[fracneuron]\n{entry_name} = {module_name}\n")
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch):
+    """Rebuild the plugin manager for the test and again afterwards."""
+    monkeypatch.delenv(plugins.DISABLE_AUTOLOAD_ENV, raising=False)
+    monkeypatch.delenv(plugins.BLOCK_ENV, raising=False)
+    plugins.reset_plugin_manager()
+    yield
+    plugins.reset_plugin_manager()
+
+
+@pytest.fixture
+def third_party(tmp_path, monkeypatch, fresh_plugins):
+    make_distribution(tmp_path, "fracneuron_lastkit", "fracneuron_lastkit", THIRD_PARTY, "lastkit")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    plugins.reset_plugin_manager()
+    yield
+    sys.modules.pop("fracneuron_lastkit", None)
+
+
+def test_builtins_are_registered_through_the_hooks(fresh_plugins):
+    assert {"exact", "window"} <= set(plugins.memories.names())
+    assert plugins.memories.entry("exact").plugin == "builtin"
+    assert plugins.surrogates.entry("arctan_surrogate").name == "arctan"
+    assert {"spikingjelly", "snntorch"} <= {e.name for e in plugins.adapters}
+    assert plugins.plugin_sources()["builtin"] == "default plugin"
+
+
+def test_third_party_plugin_is_discovered_and_usable_by_name(third_party):
+    assert "last_state" in plugins.memories.names()
+    assert plugins.memories.entry("last_state").plugin == "lastkit"
+    assert plugins.plugin_sources()["lastkit"].startswith("entry point (fracneuron_lastkit 0.1)")
+    mem = fn.FractionalMemory(0.5, "last_state", memory_options={"scale": 1.0})
+    c = mem(torch.ones(2))
+    torch.testing.assert_close(c, torch.full((2,), -0.5))  # -(1 - α) u
+    spike = surrogate.get("stepwise")
+    x = torch.tensor([0.5, 2.0], requires_grad=True)
+    assert torch.equal(spike(x), torch.ones(2))
+    (g,) = torch.autograd.grad(spike(x).sum(), x)
+    assert torch.equal(g, torch.tensor([0.5, 0.0]))
+
+
+def test_autoload_can_be_disabled(third_party, monkeypatch):
+    monkeypatch.setenv(plugins.DISABLE_AUTOLOAD_ENV, "1")
+    plugins.reset_plugin_manager()
+    assert "last_state" not in plugins.memories.names()
+    assert "exact" in plugins.memories.names()  # default plugins stay
+
+
+def test_plugins_can_be_blocked_by_name(third_party, monkeypatch):
+    monkeypatch.setenv(plugins.BLOCK_ENV, "lastkit, snntorch")
+    plugins.reset_plugin_manager()
+    assert "last_state" not in plugins.memories.names()
+    assert "snntorch" not in {e.name for e in plugins.adapters}
+    assert "spikingjelly" in {e.name for e in plugins.adapters}
+
+
+def test_a_broken_plugin_is_reported_not_fatal(tmp_path, monkeypatch, fresh_plugins):
+    make_distribution(tmp_path, "fracneuron_broken", "fracneuron_broken", "raise ImportError('needs libfoo')\n", "broken")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    plugins.reset_plugin_manager()
+    with pytest.warns(RuntimeWarning, match="'broken' failed to load"):
+        names = plugins.memories.names()
+    assert "exact" in names
+    assert "needs libfoo" in plugins.plugin_failures()["broken"]
+
+
+def test_duplicate_names_are_refused(fresh_plugins):
+    with pytest.raises(ValueError, match="memory 'exact' is already registered by plugin 'builtin'"):
+        plugins.memories.add("exact", object, "someone")
+
+
+def test_unknown_names_list_the_choices(fresh_plugins):
+    with pytest.raises(ValueError, match=r"unknown method 'rk45'; choose one of"):
+        plugins.methods.get("rk45")
+
+
+def test_plugins_command_lists_everything():
+    out = subprocess.run([sys.executable, "-m", "fracneuron", "plugins"], capture_output=True, text=True, check=True).stdout
+    for section in ("plugins:", "adapters:", "memories:", "methods:", "surrogates:"):
+        assert section in out
+    assert "spikingjelly" in out and "snntorch" in out
+    assert "exact" in out and "[plugin: builtin]" in out
+    assert "arctan_surrogate" in out
+
+
+def test_plugins_command_reports_missing_frameworks(tmp_path):
+    # a Python whose spikingjelly import is blocked, as on a machine without it
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text("import sys\nsys.modules['spikingjelly'] = None\nsys.modules['snntorch'] = None\n")
+    env = {"PYTHONPATH": f"{tmp_path}:{':'.join(sys.path)}", "PATH": ""}
+    out = subprocess.run([sys.executable, "-m", "fracneuron", "plugins"], capture_output=True, text=True, check=True, env=env).stdout
+    assert "spikingjelly     unavailable: spikingjelly is not installed" in out
+    assert "snntorch         unavailable: snntorch is not installed" in out
+
+
+def test_manager_constants():
+    assert manager.ENTRY_POINT_GROUP == "fracneuron"
+    assert set(manager.DEFAULT_PLUGINS) == {"builtin", "spikingjelly", "snntorch"}
