@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-__all__ = ["measure", "print_table", "ratio", "fmt_time", "fmt_mb"]
+__all__ = ["measure", "print_table", "ratio", "fmt_time", "fmt_mb", "cost_columns"]
 
 
 def _rss_mb() -> float:
@@ -78,6 +78,16 @@ def fmt_time(t: float) -> str:
 
 def fmt_mb(m: float) -> str:
     return f"{m:.0f} MB"
+
+
+def cost_columns(result: dict, base: dict, base_name: str) -> dict:
+    """Time, peak memory and their ratios to ``base`` as table cells (``measure`` results)."""
+    return {
+        "fwd+bwd": fmt_time(result["time_s"]),
+        "peak mem": fmt_mb(result["peak_mb"]),
+        f"time / {base_name}": ratio(result["time_s"], base["time_s"]),
+        f"mem / {base_name}": ratio(result["peak_mb"], base["peak_mb"]),
+    }
 
 
 def print_table(rows: Sequence[dict], columns: Sequence[str]) -> str:

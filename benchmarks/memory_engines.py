@@ -19,7 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fmt_mb, fmt_time, measure, print_table, ratio  # noqa: E402
+from harness import cost_columns, measure, print_table  # noqa: E402
 
 ENGINES = {
     "integer": dict(alpha=1.0, memory="exact", memory_options=None),
@@ -59,17 +59,7 @@ def main() -> None:
         results = {e: measure("memory_engines:case", dict(engine=e, T=T, device=args.device), args.repeats) for e in ENGINES}
         base = results["integer"]
         for engine, r in results.items():
-            rows.append(
-                {
-                    "T": T,
-                    "engine": engine,
-                    "fwd+bwd": fmt_time(r["time_s"]),
-                    "peak mem": fmt_mb(r["peak_mb"]),
-                    "time / integer": ratio(r["time_s"], base["time_s"]),
-                    "mem / integer": ratio(r["peak_mb"], base["peak_mb"]),
-                    "spike rate": r["spike_rate"],
-                }
-            )
+            rows.append({"T": T, "engine": engine, **cost_columns(r, base, "integer"), "spike rate": r["spike_rate"]})
     print_table(rows, ["T", "engine", "fwd+bwd", "peak mem", "time / integer", "mem / integer", "spike rate"])
 
 

@@ -1,24 +1,42 @@
-"""pluggy plugin registering the snnTorch adapter (imports nothing from snnTorch)."""
+"""pluggy plugin registering the snnTorch adapter (imports nothing from snnTorch).
+
+The adapter's work lives in :mod:`fracneuron_snntorch.classes` (class generation, model swap) and
+:mod:`fracneuron_snntorch.neuron` (the fractional step); they are imported only when used.
+"""
 
 from __future__ import annotations
 
-from fracneuron.adapter import Adapter
+from torch import nn
+
+from fracneuron.adapter import Adapter, FractionalOptions
 from fracneuron.plugins import hookimpl
+
+from .families import SUPPORTED, snntorch_ancestor
 
 
 class SnnTorchAdapter(Adapter):
+    """``fracneuron.fractional(snn.Leaky)`` and ``fracneuron.fractionalize(net, alpha=...)`` for
+    snnTorch's Leaky, Synaptic, Lapicque, RLeaky and RSynaptic (and their subclasses)."""
+
     name = "snntorch"
     framework = "snntorch"
     install_hint = "pip install fracneuron[snntorch]"
 
     def handles(self, cls: type) -> bool:
-        return cls.__module__.startswith("snntorch")
+        return snntorch_ancestor(cls) is not None
 
     def fractional(self, cls: type) -> type:
-        raise TypeError(f"{cls.__qualname__}: the snnTorch adapter is not implemented yet")
+        from .classes import fractional_class
 
-    def fractionalize(self, model, options) -> int:
-        return 0
+        return fractional_class(cls)
+
+    def fractionalize(self, model: nn.Module, options: FractionalOptions) -> int:
+        from .classes import fractionalize_model
+
+        return fractionalize_model(model, options)
+
+    def supported_classes(self) -> list[str]:
+        return list(SUPPORTED)
 
 
 @hookimpl

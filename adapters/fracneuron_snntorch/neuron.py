@@ -1,0 +1,210 @@
+r"""The fractional half of a fractional snnTorch neuron: a mixin placed before the native class.
+
+snnTorch advances the membrane once per call, ``spk, mem = lif(cur, mem)``, through the state
+function its constructor picked (``_base_sub``, ``_base_zero`` or ``_base_int``). The mixin wraps
+that state function and nothing else, so snnTorch's own forward still does the charge, state
+quantisation, inhibition, firing, graded spikes and ``reset_delay=False`` reset.
+
+The step (DESIGN.md's formula, v0 = 0 for snnTorch). With r_n = H(mem_{n-1} − θ) the reset signal
+snnTorch computes from the previous membrane, the state step n starts from is the membrane after
+that reset,
+
+    v̂_{n-1} = mem_{n-1} − r_n θ  ('subtract'),   (1 − r_n) mem_{n-1}  ('zero'),   mem_{n-1}  ('none'),
+
+and the increment is snnTorch's own: Δ_n = new_mem_native − v̂_{n-1} (new_mem_native from its state
+function, e.g. β·mem_{n-1} + x_n − r_n θ for Leaky 'subtract'). The fractional membrane is
+
+    H_n = v̂_{n-1} + s Δ_n + c_n,        c_n = −Σ_{k=1}^{n} ω_k v̂_{n-k}        (shape of mem)
+
+(s = h^{α−1}, ω_1 = 1 − α and ω_k = w_k for k ≥ 2; multi-term orders use the combined weights of
+:func:`fracneuron.weights.combined_gl_weights`; h = 1 except for Lapicque, whose Euler step h is
+its ``time_step``), and v̂_{n-1} is what joins the history: the post-reset membrane. snnTorch then quantises and fires on H_n and,
+with ``reset_delay=False``, resets it at once (that reset reaches the history through mem_n). At a
+fixed α = 1 the memory returns ``None`` and the native result is returned untouched: bit-exact.
+
+Synaptic and RSynaptic: the memory rides on ``mem`` only; the synaptic current ``syn`` keeps its
+first-order update (D^α mem = −(1 − β) mem + syn, syn' = −(1 − α_syn) syn + x).
+
+New-sequence rule. The history continues only when the membrane a step starts from is the tensor
+this module returned on its previous step: passed back as ``mem``, left in the module (no ``mem``
+argument, or ``init_hidden=True``), or a detached alias of it (``mem.detach()``, or the same
+tensor after ``mem.detach_()``). Anything else starts a new history whose first state is that
+membrane: a fresh ``init_leaky()``/``reset_mem()`` tensor, a zero tensor the user made,
+``snntorch.utils.reset(net)`` / ``reset_hidden()`` (they assign new zero tensors), a cloned or
+modified ``mem``. ``reset_mem()`` (and the ``init_*`` aliases) also clear the history at once.
+A carried membrane that lost its autograd graph in place (snnTorch's ``detach_hidden()`` for
+truncated BPTT) detaches the history too. A carried membrane whose shape no longer matches the
+input (batch size changed without a reset) raises :class:`~fracneuron.memory.base.StateShapeError`
+(at a fixed α = 1 there is no history and snnTorch's own behaviour, a silent restart, is kept).
+One module holds one history: a neuron module shared by two state streams in the same time step
+would restart at every call, so give each stream its own module.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from fracneuron.adapter import FractionalOptions
+from fracneuron.memory.base import FractionalMemory, StateShapeError
+
+from .families import Family
+
+__all__ = ["FractionalNeuron", "after_reset"]
+
+#: FractionalOptions fields taken from the constructor under their own names.
+_OPTION_ARGS = ("memory", "coefficients", "learn_coefficients", "per_neuron", "memory_options")
+
+
+def after_reset(mem: torch.Tensor, reset: torch.Tensor, threshold: torch.Tensor, mechanism: str) -> torch.Tensor:
+    """v̂ = the membrane after snnTorch's reset signal ``reset`` (0/1, same shape) is applied."""
+    if mechanism == "subtract":
+        return mem - reset * threshold
+    if mechanism == "zero":
+        return (1 - reset) * mem
+    return mem
+
+
+def _aliases(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Same tensor, or a view of the very same values (``b.detach()``)."""
+    if a is b:
+        return True
+    return (
+        a.numel() > 0
+        and a.device == b.device
+        and a.data_ptr() == b.data_ptr()
+        and a.shape == b.shape
+        and a.stride() == b.stride()
+    )
+
+
+class FractionalNeuron:
+    """Mixin turning an snnTorch neuron class into its fractional version (see module docstring).
+
+    Generated classes are ``class FractionalLeaky(FractionalNeuron, snntorch.Leaky)``; build them
+    with :func:`fracneuron.fractional`. Constructor: the native arguments plus, as keywords,
+
+    * ``alpha`` (``frac_alpha`` for Synaptic/RSynaptic, whose ``alpha`` is the synaptic decay):
+      a float in (0, 1], a list for a multi-term derivative, or a per-neuron tensor;
+    * ``learn_alpha`` (``learn_frac_alpha``), ``memory`` ("exact", "window", …), ``coefficients``,
+      ``learn_coefficients``, ``per_neuron``, ``memory_options``
+      (see :class:`fracneuron.memory.FractionalMemory`).
+
+    The memory lives in ``self.memory`` (a :class:`~fracneuron.memory.FractionalMemory`).
+    """
+
+    #: set on each generated class
+    _frac_family: Family
+    _frac_native: type
+
+    def __init__(self, *args, **kwargs) -> None:
+        options = self._frac_options(kwargs)
+        # Validate before the native constructor appends self to SpikingNeuron.instances.
+        try:
+            FractionalMemory(**options.memory_kwargs())
+        except ValueError as exc:
+            order_arg = self._frac_family.order_arg
+            raise ValueError(str(exc) if order_arg == "alpha" else f"{order_arg}: {exc}") from None
+        super().__init__(*args, **kwargs)
+        self._frac_attach(options)
+
+    @classmethod
+    def _frac_options(cls, kwargs: dict) -> FractionalOptions:
+        """Pop the fractional keywords out of the constructor's ``kwargs``."""
+        family = cls._frac_family
+        fields = {name: kwargs.pop(name) for name in _OPTION_ARGS if name in kwargs}
+        if family.order_arg in kwargs:
+            fields["alpha"] = kwargs.pop(family.order_arg)
+        if family.learn_order_arg in kwargs:
+            fields["learn_alpha"] = kwargs.pop(family.learn_order_arg)
+        fields["memory_options"] = dict(fields.get("memory_options") or {})
+        return FractionalOptions(**fields)
+
+    def _frac_attach(self, options: FractionalOptions) -> None:
+        """Give this (already constructed) neuron a fresh fractional memory."""
+        step = self._frac_family.step_attr
+        step_size = float(getattr(self, step)) if step else 1.0
+        memory = FractionalMemory(**options.memory_kwargs(), step_size=step_size)
+        self.memory = memory.to(self.threshold.device)
+        self._frac_returned: torch.Tensor | None = None  # the mem this module returned last step
+        self._frac_graph = False  # ... and whether it carried an autograd graph
+
+    # ------------------------------------------------------------------ step
+    def forward(self, input_, *args, **kwargs):
+        self._frac_begin_step(input_, self._frac_carried_mem(args, kwargs))
+        out = super().forward(input_, *args, **kwargs)
+        self._frac_returned = self.mem
+        self._frac_graph = self.mem.grad_fn is not None
+        return out
+
+    def _frac_carried_mem(self, args: tuple, kwargs: dict) -> torch.Tensor:
+        """The membrane this step starts from: the ``mem`` argument, else the module's buffer."""
+        index = self._frac_family.mem_index
+        passed = kwargs.get("mem", args[index] if len(args) > index else None)
+        return self.mem if passed is None else passed
+
+    def _frac_begin_step(self, input_: torch.Tensor, carried: torch.Tensor) -> None:
+        """Apply the new-sequence rule (module docstring) before snnTorch touches the state."""
+        last = self._frac_returned
+        if last is None or not _aliases(carried, last):
+            self.memory.reset()
+            return
+        if self.memory.steps and carried.shape != input_.shape:
+            raise StateShapeError(
+                f"{type(self).__name__}: input of shape {tuple(input_.shape)} but the running "
+                f"sequence's mem has shape {tuple(carried.shape)}; the batch size changed without a "
+                "reset. Start a new sequence first: mem = neuron.reset_mem() (init_leaky(), …), "
+                "snntorch.utils.reset(net), or pass a fresh mem tensor"
+            )
+        if self._frac_graph and carried.grad_fn is None:
+            self.memory.detach()  # truncated BPTT: detach_hidden() cut mem's graph in place
+
+    def _frac_update(self, native_update, input_: torch.Tensor, mechanism: str):
+        """snnTorch's state update, made fractional on ``mem`` (module docstring)."""
+        mem_prev = self.mem  # read first: Leaky's '_base_zero' reassigns self.mem
+        new = native_update(input_)
+        memory = self.memory
+        if memory.is_markovian:
+            return new
+        start = after_reset(mem_prev, self.reset, self.threshold, mechanism)
+        correction = memory(start)
+        new_mem = new[-1] if isinstance(new, tuple) else new
+        order = memory.order
+        if order.terms == 1 and order.coefficients() is None and order.step_size == 1.0:
+            potential = new_mem + correction  # s = 1^(α−1) = 1: start + (new_mem − start) = new_mem
+        else:
+            potential = start + memory.increment_scale(start) * (new_mem - start) + correction
+        return (*new[:-1], potential) if isinstance(new, tuple) else potential
+
+    # snnTorch's constructor binds one of these as ``self.state_function``; forward calls it once
+    # per step (Lapicque/RLeaky call _base_state_function twice inside, which is left alone).
+    def _base_sub(self, input_):
+        return self._frac_update(super()._base_sub, input_, "subtract")
+
+    def _base_zero(self, input_):
+        return self._frac_update(super()._base_zero, input_, "zero")
+
+    def _base_int(self, input_):
+        return self._frac_update(super()._base_int, input_, "none")
+
+    # ------------------------------------------------------------- lifecycle
+    def reset_mem(self):
+        """Start a new sequence: clear the history, then snnTorch's own reset_mem."""
+        self.memory.reset()
+        self._frac_returned = None
+        return super().reset_mem()
+
+    def _apply(self, fn, recurse=True):
+        # .to()/.double() replace the mem buffer: keep the running sequence recognisable.
+        current = self._frac_returned is not None and self._frac_returned is self.mem
+        super()._apply(fn, recurse)
+        if current:
+            self._frac_returned = self.mem
+        return self
+
+    def __reduce_ex__(self, protocol):
+        # Pickle (and deepcopy) name the native class; loading regenerates the fractional class,
+        # so a fractional subclass of a user's own class pickles whenever the native one does.
+        from .classes import new_instance
+
+        _, _, *rest = super().__reduce_ex__(protocol)
+        return (new_instance, (self._frac_native,), *rest)
