@@ -64,7 +64,7 @@ class ExactMemory(MemoryEngine):
     def __getstate__(self):
         # deepcopy/pickle carry the past values, never the autograd graph
         state = self.__dict__.copy()
-        state["_history"] = self._continued(lambda data: data.detach())
+        state["_history"] = self._history.snapshot()
         return state
 
     @property

@@ -75,6 +75,17 @@ class History:
         self.weight_grads: dict[int, torch.Tensor] = {}
         self.first_step_of: dict[int, int] = {}
 
+    def snapshot(self) -> "History":
+        """The same past and block state without any autograd graph: for copies and pickles, which
+        then continue the sequence with exactly the same arithmetic."""
+        copy = History(self.window, self.capacity_hint)
+        for name in ("data", "offset", "n", "shape", "per_neuron", "block_start", "block_size", "far"):
+            setattr(copy, name, getattr(self, name))
+        if self.weights is not None:
+            copy.weights = self.weights.detach()
+            copy.block_weights = copy.weights if self.block_weights is self.weights else None
+        return copy
+
     # ------------------------------------------------------------- layout
     def to_layout(self, u: torch.Tensor) -> torch.Tensor:
         """[batch, *features] -> [P, Q]."""
