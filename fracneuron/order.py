@@ -197,8 +197,13 @@ class FractionalOrder(nn.Module):
 
     # -------------------------------------------------------------- bookkeeping
     def _apply(self, fn, recurse=True):
+        # α and the coefficients stay float64 through model.float()/.half()/.to(dtype) (α = 0.3
+        # must keep meaning 0.3): only the device of ``fn`` is applied to them.
+        def same_dtype(t: torch.Tensor) -> torch.Tensor:
+            return t.to(fn(torch.empty(0, dtype=t.dtype, device=t.device)).device)
+
         self._cache.clear()
-        return super()._apply(fn, recurse)
+        return super()._apply(same_dtype, recurse)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
         # A checkpoint of the native (integer-order) model has no α: keep the configured one, so

@@ -112,3 +112,12 @@ def test_set_alpha_updates_markovian_flag():
 def test_bad_orders_are_rejected_with_clear_messages(kwargs, error, match):
     with pytest.raises(error, match=match):
         FractionalOrder(**kwargs)
+
+
+def test_alpha_stays_float64_through_dtype_conversions():
+    order = FractionalOrder([0.3, 0.7], [1.0, 0.5], learn_alpha=True)
+    order.half()
+    order.float()
+    assert order.alphas().dtype == torch.float64 and order.alphas().tolist() == [0.3, 0.7]
+    assert order.coefficients().dtype == torch.float64
+    assert isinstance(order.alpha_param, torch.nn.Parameter)
