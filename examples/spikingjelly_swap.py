@@ -102,7 +102,7 @@ def main(argv=None) -> dict[float, float]:
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0, 0.6], help="orders to train (0 < α ≤ 1)")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("-T", type=int, default=8, help="time steps per sample")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--memory", default="exact", help="fracneuron memory engine")
     parser.add_argument("--learn-alpha", action="store_true", help="train α with the weights")

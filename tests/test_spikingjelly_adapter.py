@@ -442,6 +442,18 @@ def test_learnable_alpha_per_neuron_trains_and_stays_in_range():
     assert ((alpha > 0) & (alpha <= 1)).all() and alpha[4] > 0.95
 
 
+def test_per_neuron_alpha_in_a_conv_model_trains_saves_and_loads():
+    net = fn.fractionalize(conv_snn(), alpha=0.7, per_neuron=True, learn_alpha=True)
+    net(images()).sum().backward()  # the first step gives every α its shape
+    assert net[1].memory.alpha.shape == (4, 4, 4) and net[3][0].memory.alpha.shape == (6,)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    optimizer.step()
+    assert not torch.equal(net[1].memory.alpha, torch.full((4, 4, 4), 0.7, dtype=torch.float64))
+    fresh = fn.fractionalize(conv_snn(), alpha=0.7, per_neuron=True, learn_alpha=True)
+    fresh.load_state_dict(net.state_dict())
+    assert torch.equal(fresh[1].memory.alpha, net[1].memory.alpha)
+
+
 def test_gradcheck_through_a_fractional_node_including_alpha():
     node = fn.fractional(neuron.LIFNode)(
         tau=2.0, v_threshold=1e6, step_mode="m", store_v_seq=True, alpha=0.6, learn_alpha=True
