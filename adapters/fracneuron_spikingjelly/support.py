@@ -37,7 +37,7 @@ from spikingjelly.activation_based.neuron import (
 
 __all__ = ["NATIVE_TRANSITIONS", "classify", "is_neuron_class", "transition_of"]
 
-#: Nodes whose fused functional transition is reused with a corrected input.
+#: Nodes whose charge fracneuron knows (transition.CHARGES); their fused op runs at a fixed α = 1.
 NATIVE_TRANSITIONS = (IFNode, LIFNode, ParametricLIFNode)
 
 _NEURON_BASES = (BaseNode, SimpleBaseNode, NonSpikingBaseNode)
