@@ -197,13 +197,21 @@ class FractionalOrder(nn.Module):
 
     # -------------------------------------------------------------- bookkeeping
     def _apply(self, fn, recurse=True):
+        # α and the coefficients stay float64 through model.float()/.half()/.to(dtype) (α = 0.3
+        # must keep meaning 0.3): only the device of ``fn`` is applied to them.
+        def same_dtype(t: torch.Tensor) -> torch.Tensor:
+            return t.to(fn(torch.empty(0, dtype=t.dtype, device=t.device)).device)
+
         self._cache.clear()
-        return super()._apply(fn, recurse)
+        return super()._apply(same_dtype, recurse)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
         # A checkpoint of the native (integer-order) model has no α: keep the configured one, so
         # ``fractionalize(model)`` leaves the model's existing state_dict loadable.
         before = set(missing_keys)
+        saved_alpha = state_dict.get(prefix + "alpha_param")
+        if saved_alpha is not None and self.per_neuron and not self.is_materialized:
+            self.materialize(saved_alpha.shape[1:])  # a trained per-neuron α loads into a fresh model
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         own = {prefix + name for name, _ in self.named_parameters(recurse=False)}
         missing_keys[:] = [k for k in missing_keys if k in before or k not in own]

@@ -202,6 +202,28 @@ def test_detach_gives_truncated_bptt_equal_to_a_hand_detached_run():
     torch.testing.assert_close(ga, ga2, rtol=1e-10, atol=1e-12)
 
 
+def test_a_sequence_begun_under_no_grad_still_differentiates_alpha_afterwards():
+    # weights cached under no_grad carry no graph to α; continuing with grad must recompute them
+    torch.manual_seed(6)
+    x = torch.randn(40, 3, dtype=F64)
+
+    grads = []
+    for detach in (False, True):
+        mem = fn.FractionalMemory(0.6, learn_alpha=True)
+        v = torch.zeros(3, dtype=F64)
+        with torch.set_grad_enabled(detach):
+            for t in range(21):  # ends mid-block
+                v = mem.step(v, drive(v, x[t]))
+        if detach:
+            mem.detach()
+            v = v.detach()
+        for t in range(21, 40):
+            v = mem.step(v, drive(v, x[t]))
+        grads.append(torch.autograd.grad(v.sum(), mem.order.alpha_param)[0])
+    assert grads[0].abs().item() > 0
+    assert torch.equal(grads[0], grads[1])
+
+
 def test_reset_starts_a_new_sequence_and_allows_a_new_batch_size():
     mem = fn.FractionalMemory(0.5)
     mem(torch.zeros(4, 2))

@@ -112,3 +112,22 @@ def test_set_alpha_updates_markovian_flag():
 def test_bad_orders_are_rejected_with_clear_messages(kwargs, error, match):
     with pytest.raises(error, match=match):
         FractionalOrder(**kwargs)
+
+
+def test_alpha_stays_float64_through_dtype_conversions():
+    order = FractionalOrder([0.3, 0.7], [1.0, 0.5], learn_alpha=True)
+    order.half()
+    order.float()
+    assert order.alphas().dtype == torch.float64 and order.alphas().tolist() == [0.3, 0.7]
+    assert order.coefficients().dtype == torch.float64
+    assert isinstance(order.alpha_param, torch.nn.Parameter)
+
+
+def test_a_learned_per_neuron_alpha_loads_into_a_fresh_order():
+    trained = FractionalOrder(0.7, learn_alpha=True, per_neuron=True)
+    trained.materialize((2, 3))
+    with torch.no_grad():
+        trained.alpha_param.copy_(torch.linspace(0.2, 0.9, 6, dtype=torch.float64).reshape(1, 2, 3))
+    fresh = FractionalOrder(0.7, learn_alpha=True, per_neuron=True)
+    fresh.load_state_dict(trained.state_dict())
+    assert fresh.is_materialized and torch.equal(fresh.alphas(), trained.alphas())

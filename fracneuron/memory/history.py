@@ -68,6 +68,7 @@ class History:
         self.far: torch.Tensor | None = None
         # weights for the current capacity, reversed: r[:, R - k] = omega_k
         self.weights: torch.Tensor | None = None
+        self.weights_have_graph = False  # computed with grad enabled (so they may carry α's graph)
         # backward accumulators
         self.task = None
         self.grad: torch.Tensor | None = None
@@ -264,10 +265,14 @@ def step(hist: History, u_prev: torch.Tensor, weights_for) -> torch.Tensor:
     weights are too short. With ``hist.window = L`` the caller's ρ must vanish beyond lag L.
     """
     m = hist.n + 1
-    if starts_block(hist, m):
+    # Weights computed under no_grad carry no graph to α: a sequence that continues with grad
+    # enabled needs them again (a new block starts there, as after detach).
+    regraph = torch.is_grad_enabled() and hist.weights is not None and not hist.weights_have_graph
+    if starts_block(hist, m) or regraph:
         R = lags_needed(hist, m)
-        if hist.weights is None or hist.weights.shape[1] < R:
+        if hist.weights is None or hist.weights.shape[1] < R or regraph:
             hist.weights = weights_for(R)
+            hist.weights_have_graph = torch.is_grad_enabled()
     r = hist.weights
     needs_graph = torch.is_grad_enabled() and (
         u_prev.requires_grad or r.requires_grad or (hist.chain is not None and hist.chain.requires_grad)

@@ -1,0 +1,72 @@
+"""``fractional_class(cls)``: the fractional subclass of a SpikingJelly node class.
+
+``Fractional<Name>`` derives from the kind's mixin (:mod:`fracneuron_spikingjelly.nodes`) and
+from ``cls``, so ``isinstance(node, cls)`` stays true and everything the native class does —
+parameters, surrogate, thresholds, step modes, ``store_v_seq``, hooks — is inherited. One class
+is made per native class and cached, so instances deep-copy and pickle (they pickle as
+"fractional version of <native class>" and are rebuilt from it), and the classes of SpikingJelly's
+own nodes pickle by name (``Fractional<Node>`` is found through this module's ``__getattr__``).
+"""
+
+from __future__ import annotations
+
+from .nodes import (
+    FractionalBaseChargeNode,
+    FractionalChargeNode,
+    FractionalNode,
+    FractionalReadoutNode,
+    FractionalTransitionNode,
+)
+from .support import classify, transition_of
+from .transition import CHARGES
+
+__all__ = ["fractional_class"]
+
+_MIXINS = {
+    "transition": FractionalTransitionNode,
+    "charge": FractionalChargeNode,
+    "base_charge": FractionalBaseChargeNode,
+    "readout": FractionalReadoutNode,
+}
+
+_classes: dict[type, type] = {}
+
+
+def fractional_class(cls: type) -> type:
+    """The cached fractional subclass of ``cls`` (``cls`` itself if it is one already).
+
+    Its constructor takes ``cls``'s arguments plus the keyword arguments ``alpha``, ``memory``,
+    ``learn_alpha``, ``coefficients``, ``learn_coefficients``, ``per_neuron`` and
+    ``memory_options`` of :class:`~fracneuron.memory.FractionalMemory`. Raises ``TypeError`` (with
+    the reason) for a class that cannot be supported.
+    """
+    if issubclass(cls, FractionalNode):
+        return cls
+    if cls not in _classes:
+        kind = classify(cls)
+        name = f"Fractional{cls.__name__}"
+        namespace = {
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": f"{cls.__qualname__} with fractional-order (Caputo) memory; see fracneuron.fractional.",
+            "native_class": cls,
+        }
+        if kind == "transition":  # the native charge function becomes the node's charge method
+            namespace["charge"] = CHARGES[transition_of(cls)]
+        _classes[cls] = type(name, (_MIXINS[kind], cls), namespace)
+    return _classes[cls]
+
+
+def __getattr__(name: str) -> type:
+    """``Fractional<Node>`` for SpikingJelly's own node classes, so that pickle finds the
+    generated classes by name (PEP 562). Instances of any fractional class pickle anyway."""
+    if name.startswith("Fractional"):
+        from spikingjelly.activation_based import neuron
+
+        native = getattr(neuron, name[len("Fractional") :], None)
+        if isinstance(native, type):
+            try:
+                return fractional_class(native)
+            except TypeError:
+                pass
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,122 @@
+"""SpikingJelly adapter: fractional vs native ``LIFNode`` in 'm' mode, forward+backward.
+
+Two settings, each for T in {16, 64, 256}:
+
+* ``layer``: one ``neuron.LIFNode(tau=2)`` on input ~ 1.5·U(0, 1), B = 32, N = 512, loss = spike count;
+* ``mlp``:   ``layer.Linear`` 784-512-512-10 with a ``LIFNode`` after each (weights ~ N(0, 16/fan_in),
+  so every layer fires), B = 32, input ~ Poisson(0.2), loss = output spike count; parameters and
+  input get gradients.
+
+Compared side by side (every case in its own process; ratios against ``native`` at the same T):
+
+* ``native``: SpikingJelly's own node (its fused multi-step op);
+* ``alpha=1``: after ``fracneuron.fractionalize(net, alpha=1.0)`` (must be the native node);
+* ``exact``:  ``fractionalize(net, alpha=0.6)``, the full GL history;
+* ``window``: ``fractionalize(net, alpha=0.6, memory="window", memory_options={"window": 32})``.
+
+Target (issue 3): inside the MLP, ``exact`` within 2x of ``native`` at T = 256. Usage::
+
+    python benchmarks/spikingjelly.py [--T 16 64 256] [--repeats 3] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+# This file shares its name with the framework it measures: keep its folder off the import path
+# while SpikingJelly is imported (the harness's worker processes re-run this file first).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
+from harness import fmt_mb, fmt_time, measure, print_table, ratio  # noqa: E402
+
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import torch  # noqa: E402
+from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402
+from torch import nn  # noqa: E402
+
+import fracneuron  # noqa: E402
+
+VARIANTS = {
+    "native": None,
+    "alpha=1": dict(alpha=1.0),
+    "exact": dict(alpha=0.6),
+    "window": dict(alpha=0.6, memory="window", memory_options={"window": 32}),
+}
+
+
+def build(setting: str) -> tuple[nn.Module, int]:
+    """The model and its input width."""
+    if setting == "layer":
+        return neuron.LIFNode(tau=2.0), 512
+    mlp = nn.Sequential(
+        layer.Linear(784, 512),
+        neuron.LIFNode(tau=2.0),
+        layer.Linear(512, 512),
+        neuron.LIFNode(tau=2.0),
+        layer.Linear(512, 10),
+        neuron.LIFNode(tau=2.0),
+    )
+    for linear in mlp[::2]:  # weights large enough that every layer fires (about 10%)
+        nn.init.normal_(linear.weight, std=(16.0 / linear.in_features) ** 0.5)
+    return mlp, 784
+
+
+def case(setting: str, variant: str, T: int, B: int = 32):
+    torch.manual_seed(0)
+    net, width = build(setting)
+    functional.set_step_mode(net, "m")
+    if VARIANTS[variant] is not None:
+        fracneuron.fractionalize(net, **VARIANTS[variant])
+    if setting == "layer":
+        x = (1.5 * torch.rand(T, B, width)).requires_grad_()
+    else:
+        x = (torch.rand(T, B, width) < 0.2).float().requires_grad_()
+
+    def run():
+        functional.reset_net(net)
+        spikes = net(x)
+        spikes.sum().backward()
+        x.grad = None
+        net.zero_grad(set_to_none=True)
+        return {"rate": spikes.mean().item(), "checksum": spikes.sum().item()}
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--T", type=int, nargs="+", default=[16, 64, 256])
+    parser.add_argument("--settings", nargs="+", default=["layer", "mlp"], choices=["layer", "mlp"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per case")
+    args = parser.parse_args()
+    target = f"{__name__}:case"  # this module, as the worker process re-runs it
+    rows = []
+    for setting in args.settings:
+        for T in args.T:
+            spec = dict(setting=setting, T=T)
+            results = {v: measure(target, dict(spec, variant=v), args.repeats, args.threads) for v in VARIANTS}
+            base = results["native"]
+            for variant, r in results.items():
+                rows.append(
+                    {
+                        "setting": setting,
+                        "T": T,
+                        "neuron": variant,
+                        "fwd+bwd": fmt_time(r["time_s"]),
+                        "time / native": ratio(r["time_s"], base["time_s"]),
+                        "peak mem": fmt_mb(r["peak_mb"]),
+                        "mem / native": ratio(r["peak_mb"], base["peak_mb"]),
+                        "spike rate": f"{r['rate']:.3f}",
+                        "same spikes as native": "yes" if r["checksum"] == base["checksum"] else "no",
+                    }
+                )
+    columns = ["setting", "T", "neuron", "fwd+bwd", "time / native", "peak mem", "mem / native", "spike rate", "same spikes as native"]
+    print_table(rows, columns)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,591 @@
+"""SpikingJelly adapter: bit-exact at α = 1, the GL reference at α < 1, SpikingJelly behaviour kept.
+
+The reference below is written from DESIGN.md's formula only (no fracneuron code):
+
+    H_n = v0 + s·Δ_n − Σ_{k=1..n} w̃_k (v_{n−k} − v0),    w_0 = 1, w_k = w_{k−1}(1 − (α+1)/k)
+
+with multi-term weights W_k = Σ_i c_i w_k^{(α_i)} (h = 1), w̃ = W / W_0 and s = 1 / W_0.
+"""
+
+import copy
+import io
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+import fracneuron as fn
+from fracneuron.memory.base import StateShapeError
+
+pytest.importorskip("spikingjelly")
+from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402
+
+T, B, N = 24, 3, 5
+
+
+def drive(dtype=torch.float64, steps=T, batch=B, seed=0, mean=1.0):
+    g = torch.Generator().manual_seed(seed)
+    return (mean + torch.randn(steps, batch, N, generator=g)).to(dtype)
+
+
+def fires_and_rests(spikes):
+    """Both branches of fire/reset are exercised (at least 5 spikes and 5 silent steps)."""
+    return 5 <= spikes.sum() <= spikes.numel() - 5
+
+
+def run(node, x):
+    """Drive a node over the sequence x [T, B, N] in its own step mode."""
+    if node.step_mode == "m":
+        return node(x)
+    return torch.stack([node(xt) for xt in x])
+
+
+# ----------------------------------------------------------------------------- reference
+def gl_weights(alpha, n):
+    w = [1.0]
+    for k in range(1, n + 1):
+        w.append(w[-1] * (1.0 - (alpha + 1.0) / k))
+    return w
+
+
+def combined_weights(alphas, coefficients, n):
+    """(w̃_0..n, s) of Σ_i c_i D^{α_i} at h = 1."""
+    coefficients = coefficients or [1.0] * len(alphas)
+    per_term = [gl_weights(a, n) for a in alphas]
+    W = [sum(c * w[k] for c, w in zip(coefficients, per_term)) for k in range(n + 1)]
+    return [Wk / W[0] for Wk in W], 1.0 / W[0]
+
+
+def reference(x, increment, v_init, v0, alphas, coefficients=None, threshold=1.0, v_reset=0.0, window=None, spiking=True):
+    """Direct GL stepping of one node; returns (spikes or potentials [T, ...], v after each step)."""
+    n_steps = x.shape[0]
+    w, s = combined_weights(alphas, coefficients, n_steps)
+    if window is not None:
+        w = [wk if k <= window else 0.0 for k, wk in enumerate(w)]
+    history = [torch.full_like(x[0], v_init)]
+    outputs, potentials = [], []
+    for n in range(1, n_steps + 1):
+        v_prev = history[-1]
+        h = v0 + s * increment(x[n - 1], v_prev) - sum(w[k] * (history[n - k] - v0) for k in range(1, n + 1))
+        if not spiking:
+            history.append(h)
+            outputs.append(h)
+            potentials.append(h)
+            continue
+        spike = (h >= threshold).to(x.dtype)
+        v = h - threshold * spike if v_reset is None else spike * v_reset + (1 - spike) * h
+        history.append(v)
+        outputs.append(spike)
+        potentials.append(v)
+    return torch.stack(outputs), torch.stack(potentials)
+
+
+def lif_increment(tau, v0, decay_input=True):
+    if decay_input:
+        return lambda x, v: (x - (v - v0)) / tau
+    return lambda x, v: -(v - v0) / tau + x
+
+
+def if_increment(x, v):
+    return x
+
+
+class LegacyLIF(neuron.BaseNode):
+    """A SpikingJelly < 2.0 style BaseNode: its own neuronal_charge, no transition."""
+
+    def __init__(self, tau=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.tau = tau
+
+    def neuronal_charge(self, x):
+        self.v = self.v + (x - (self.v - 0.0)) / self.tau
+
+
+class QuadraticNode(neuron.SimpleBaseNode):
+    """A user SimpleBaseNode with a nonlinear charge."""
+
+    def neuronal_charge(self, x):
+        self.v = self.v + 0.5 * x - 0.1 * self.v * self.v
+
+
+# name -> (class, constructor kwargs, increment, v_init, v0, v_reset used by the reference)
+CASES = {
+    "lif_hard": (neuron.LIFNode, dict(tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0, 0.0),
+    "lif_soft": (neuron.LIFNode, dict(tau=2.0, v_reset=None), lif_increment(2.0, 0.0), 0.0, 0.0, None),
+    "lif_reset_-0.3": (neuron.LIFNode, dict(tau=2.0, v_reset=-0.3), lif_increment(2.0, -0.3), -0.3, -0.3, -0.3),
+    "lif_no_decay_input": (
+        neuron.LIFNode,
+        dict(tau=2.0, decay_input=False),
+        lif_increment(2.0, 0.0, decay_input=False),
+        0.0, 0.0, 0.0,
+    ),
+    "if": (neuron.IFNode, dict(), if_increment, 0.0, 0.0, 0.0),
+    "plif": (neuron.ParametricLIFNode, dict(init_tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0, 0.0),  # w = 0
+    "simple_lif": (
+        neuron.SimpleLIFNode,
+        dict(tau=2.0, decay_input=True, v_reset=-0.3),
+        lif_increment(2.0, -0.3),
+        0.0, -0.3, -0.3,  # SimpleBaseNode starts at v = 0 whatever v_reset is
+    ),
+    "simple_if": (neuron.SimpleIFNode, dict(v_reset=None), if_increment, 0.0, 0.0, None),
+    "user_simple": (QuadraticNode, dict(), lambda x, v: 0.5 * x - 0.1 * v * v, 0.0, 0.0, 0.0),
+    "user_base_charge": (LegacyLIF, dict(tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0, 0.0),
+}
+
+ORDERS = {"0.3": ([0.3], None), "0.7": ([0.7], None), "multi": ([0.3, 0.8], [1.0, 0.5])}
+
+
+def fractional_node(case, order, mode, **extra):
+    cls, kwargs, *_ = CASES[case]
+    alphas, coefficients = ORDERS[order]
+    alpha = alphas[0] if len(alphas) == 1 else alphas
+    return fn.fractional(cls)(**kwargs, step_mode=mode, alpha=alpha, coefficients=coefficients, **extra).double()
+
+
+# ------------------------------------------------------------------------- α = 1 bit-exact
+BIT_EXACT = {
+    "lif_hard": (neuron.LIFNode, dict(tau=2.0)),
+    "lif_soft": (neuron.LIFNode, dict(tau=2.0, v_reset=None)),
+    "lif_reset_-0.3": (neuron.LIFNode, dict(tau=2.0, v_reset=-0.3)),
+    "lif_no_decay_input": (neuron.LIFNode, dict(tau=2.0, decay_input=False)),
+    "lif_detach_reset": (neuron.LIFNode, dict(tau=2.0, detach_reset=True)),
+    "if": (neuron.IFNode, dict()),
+    "plif": (neuron.ParametricLIFNode, dict(init_tau=3.0)),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("mode", ["s", "m"])
+@pytest.mark.parametrize("case", sorted(BIT_EXACT))
+def test_alpha_one_is_the_native_node_bit_for_bit(case, mode, dtype):
+    cls, kwargs = BIT_EXACT[case]
+    x = drive(dtype).requires_grad_()
+    native = cls(**kwargs, step_mode=mode, store_v_seq=True).to(dtype)
+    swapped = fn.fractionalize(copy.deepcopy(native), alpha=1.0)
+    built = fn.fractional(cls)(**kwargs, step_mode=mode, store_v_seq=True, alpha=1.0).to(dtype)
+    # learn_alpha at α = 1 runs the fractional path itself (the correction is an exact zero)
+    learnable = fn.fractional(cls)(**kwargs, step_mode=mode, store_v_seq=True, alpha=1.0, learn_alpha=True).to(dtype)
+    expected = run(native, x)
+    assert fires_and_rests(expected)
+    (grad,) = torch.autograd.grad(expected.sum() + native.v_seq.sum(), x)
+    for node in (swapped, built, learnable):
+        spikes = run(node, x)
+        assert torch.equal(spikes, expected)
+        assert torch.equal(node.v, native.v)
+        assert torch.equal(node.v_seq, native.v_seq)
+        (got,) = torch.autograd.grad(spikes.sum() + node.v_seq.sum(), x)
+        if node is learnable and dtype == torch.float32:
+            # same surrogate, but autograd's op order, not the fused float32 op's hand-written backward
+            torch.testing.assert_close(got, grad, rtol=1e-6, atol=1e-6)
+        else:
+            assert torch.equal(got, grad)
+
+
+# ------------------------------------------------------------------- α < 1 vs the reference
+@pytest.mark.parametrize("mode", ["s", "m"])
+@pytest.mark.parametrize("order", sorted(ORDERS))
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_matches_the_direct_gl_reference(case, order, mode):
+    cls, kwargs, increment, v_init, v0, v_reset = CASES[case]
+    alphas, coefficients = ORDERS[order]
+    x = drive(mean=2.0)
+    node = fractional_node(case, order, mode)
+    spikes = run(node, x)
+    v_seq = []
+    node.reset()
+    for xt in x.unbind(0):  # the post-step potentials, step by step in either mode
+        run(node, xt[None])
+        v_seq.append(node.v)
+    threshold = node.v_threshold
+    want_spikes, want_v = reference(x, increment, v_init, v0, alphas, coefficients, threshold, v_reset)
+    assert fires_and_rests(want_spikes)
+    assert torch.equal(spikes, want_spikes)
+    torch.testing.assert_close(torch.stack(v_seq), want_v, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [neuron.NonSpikingLIFNode, neuron.NonSpikingIFNode])
+@pytest.mark.parametrize("order", sorted(ORDERS))
+def test_readouts_match_the_reference_and_restart_every_call(cls, order):
+    alphas, coefficients = ORDERS[order]
+    alpha = alphas[0] if len(alphas) == 1 else alphas
+    node = fn.fractional(cls)(alpha=alpha, coefficients=coefficients)
+    x = drive()
+    increment = lif_increment(2.0, 0.0) if cls is neuron.NonSpikingLIFNode else if_increment
+    want, _ = reference(x, increment, 0.0, 0.0, alphas, coefficients, spiking=False)
+    got = torch.stack(node(x))
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    torch.testing.assert_close(torch.stack(node(x)), want, rtol=0, atol=1e-12)  # no reset needed
+
+
+def test_window_memory_matches_the_truncated_reference():
+    x = drive()
+    node = fn.fractionalize(neuron.LIFNode(step_mode="m").double(), 0.6, memory="window", memory_options={"window": 4})
+    want, _ = reference(x, lif_increment(2.0, 0.0), 0.0, 0.0, [0.6], window=4)
+    assert torch.equal(node(x), want)
+
+
+def test_single_and_multi_step_modes_are_identical():
+    x = drive(torch.float32)
+    for case in ("lif_soft", "plif", "simple_lif", "user_base_charge"):
+        single, multi = fractional_node(case, "multi", "s").float(), fractional_node(case, "multi", "m").float()
+        assert torch.equal(run(single, x), run(multi, x))
+        assert torch.equal(single.v, multi.v)
+
+
+# -------------------------------------------------------------------- SpikingJelly behaviour
+def conv_snn():
+    """A tutorial-style model: nested Sequential, SeqToANNContainer, MultiStepContainer."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.SeqToANNContainer(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4)),
+        neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan(), step_mode="m"),
+        layer.MultiStepContainer(nn.Flatten(), nn.Linear(4 * 4 * 4, 6), neuron.SimpleLIFNode(2.0, True)),  # 's' inside
+        nn.Sequential(neuron.ParametricLIFNode(init_tau=2.0, v_threshold=0.5, v_reset=None, step_mode="m")),
+        layer.Linear(6, 3, step_mode="m"),
+        neuron.NonSpikingLIFNode(tau=2.0, decode="mean-mem"),
+    )
+    for weighted in (net[0][0], net[2][1], net[4]):  # strong enough that every node fires
+        nn.init.normal_(weighted.weight, std=1.0)
+    return net
+
+
+class Custom(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = conv_snn()
+        self.extra = neuron.IFNode(step_mode="m")
+
+    def forward(self, x):
+        return self.body(x) + self.extra(torch.zeros(x.shape[0], x.shape[1], 3)).mean(0)
+
+
+def images(steps=6, batch=2, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(steps, batch, 1, 4, 4, generator=g) * 3
+
+
+def test_fractionalize_swaps_every_node_in_place_and_keeps_what_they_had():
+    torch.manual_seed(0)
+    net = Custom()
+    lif, simple, plif, readout, extra = net.body[1], net.body[2][2], net.body[3][0], net.body[5], net.extra
+    surrogate_fn, w = lif.surrogate_function, plif.w
+    with torch.no_grad():
+        w.fill_(0.25)
+    calls = []
+    lif.register_forward_hook(lambda *args: calls.append(1))
+    plif.store_v_seq = True
+    state = copy.deepcopy(net.state_dict())
+    assert fn.fractionalize(net, alpha=0.6, learn_alpha=True) is net
+    assert [type(m).__name__ for m in (lif, simple, plif, readout, extra)] == [
+        "FractionalLIFNode",
+        "FractionalSimpleLIFNode",
+        "FractionalParametricLIFNode",
+        "FractionalNonSpikingLIFNode",
+        "FractionalIFNode",
+    ]
+    assert net.body[1] is lif and isinstance(lif, neuron.LIFNode)
+    assert lif.surrogate_function is surrogate_fn and plif.w is w and w.item() == 0.25
+    assert lif.step_mode == "m" and plif.v_reset is None and plif.store_v_seq
+    assert lif.step_mode == "m" and simple.step_mode == "s"
+    assert sum(name.endswith("alpha_param") for name, _ in net.named_parameters()) == 5
+    out = net(images())
+    assert out.shape == (2, 3) and calls == [1] and plif.v_seq.shape == (6, 2, 6)
+    assert simple.memory.steps == 6 and readout.memory.steps == 6
+    result = net.load_state_dict(state, strict=True)  # the native checkpoint still loads
+    assert result.missing_keys == [] and result.unexpected_keys == []
+
+
+def test_the_model_itself_may_be_a_node():
+    node = neuron.LIFNode(step_mode="m")
+    assert fn.fractionalize(node, alpha=0.5) is node and type(node).__name__ == "FractionalLIFNode"
+    fn.fractionalize(node, alpha=0.8)  # again: reconfigured, not wrapped twice
+    assert type(node).__mro__[1].__name__ == "FractionalTransitionNode"
+    assert node.memory.alpha.item() == pytest.approx(0.8)
+
+
+def test_reset_net_clears_the_history_even_after_a_cached_reset():
+    net = conv_snn()
+    functional.reset_net(net)  # SpikingJelly caches the resettable modules of net now
+    fn.fractionalize(net, alpha=0.5)
+    x = images()
+    first = net(x)
+    assert net[1].memory.steps == 6
+    functional.reset_net(net)
+    assert net[1].memory.steps == 0 and net[3][0].memory.steps == 0
+    assert torch.equal(net(x), first)
+
+
+@pytest.mark.parametrize("case", ["lif_hard", "simple_lif"])
+@pytest.mark.parametrize("mode", ["s", "m"])
+def test_batch_size_change_needs_a_reset(case, mode):
+    node = fractional_node(case, "0.7", mode)
+    run(node, drive(batch=3))
+    with pytest.raises(StateShapeError, match="reset_net"):
+        run(node, drive(batch=5))
+    functional.reset_net(node)
+    assert run(node, drive(batch=5)).shape == (T, 5, N)
+
+
+def test_detach_net_gives_truncated_bptt():
+    x1, x2 = drive(torch.float32, seed=1), drive(torch.float32, seed=2).requires_grad_()
+    node = fn.fractional(neuron.LIFNode)(step_mode="m", alpha=0.6, learn_alpha=True)
+    node(x1)
+    functional.detach_net(node)
+    node(x2).sum().backward()
+    truncated = x2.grad.clone(), node.memory.order.alpha_param.grad.clone()
+
+    x2.grad = None
+    by_hand = fn.fractional(neuron.LIFNode)(step_mode="m", alpha=0.6, learn_alpha=True)
+    with torch.no_grad():
+        by_hand(x1)
+    by_hand(x2).sum().backward()
+    assert torch.equal(x2.grad, truncated[0])
+    assert torch.equal(by_hand.memory.order.alpha_param.grad, truncated[1])
+    assert truncated[1].abs().sum() > 0
+
+
+def test_store_v_seq_in_both_modes():
+    x = drive()
+    multi = fractional_node("lif_soft", "0.3", "m", store_v_seq=True)
+    single = fractional_node("lif_soft", "0.3", "s", store_v_seq=True)
+    run(multi, x), run(single, x)
+    assert multi.v_seq.shape == (T, B, N)
+    assert torch.equal(multi.v_seq, single.v_seq) and torch.equal(multi.v_seq[-1], multi.v)
+
+
+def test_chunked_multi_step_forward_equals_one_call():
+    net = conv_snn()
+    fn.fractionalize(net, alpha=[0.4, 0.9], coefficients=[1.0, 0.3])
+    net.eval()
+    x = images(steps=11)
+    whole = net[:4](x)
+    functional.reset_net(net)
+    chunked = functional.chunk_multi_step_forward(4, x, net[:4])
+    assert fires_and_rests(whole) and torch.equal(chunked, whole)
+
+
+def test_to_dtype_moves_the_history_mid_sequence():
+    x = drive(torch.float64)
+    node = fn.fractional(neuron.LIFNode)(step_mode="m", alpha=0.6, store_v_seq=True)
+    reference_run = copy.deepcopy(node).double()
+    reference_run(x)
+    node(x[:10].float())
+    node.double()
+    assert node.memory.engine._history.data.dtype == torch.float64
+    assert node.memory.order.alphas().dtype == torch.float64
+    node(x[10:])
+    torch.testing.assert_close(node.v, reference_run.v, rtol=0, atol=1e-5)
+    node.float()  # α stays exactly 0.6 through a float32 round trip
+    assert node.memory.alpha.item() == 0.6 and node.memory.alpha.dtype == torch.float64
+
+
+def test_pickle_deepcopy_and_torch_save_round_trip():
+    FracLIF = fn.fractional(neuron.LIFNode)
+    assert fn.fractional(neuron.LIFNode) is FracLIF and fn.fractional(FracLIF) is FracLIF
+    assert pickle.loads(pickle.dumps(FracLIF)) is FracLIF
+    user = pickle.loads(pickle.dumps(fn.fractional(QuadraticNode)(alpha=0.5)))  # a user class's node
+    assert type(user) is fn.fractional(QuadraticNode) and user.memory.alpha.item() == 0.5
+    node = FracLIF(step_mode="m", alpha=0.5)
+    x = drive(torch.float32)
+    node(x[:10])
+    for clone in (pickle.loads(pickle.dumps(node)), copy.deepcopy(node)):
+        assert type(clone) is FracLIF and clone.memory.steps == 10
+        assert torch.equal(clone(x[10:]), copy.deepcopy(node)(x[10:]))
+    net = fn.fractionalize(conv_snn(), alpha=0.5)
+    buffer = io.BytesIO()
+    torch.save(net, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    assert type(loaded[1]).__name__ == "FractionalLIFNode" and loaded[1].memory.alpha.item() == 0.5
+
+
+# -------------------------------------------------------------------------- learnable α
+def teacher_and_student(teacher_alpha, student_alpha, **student):
+    kwargs = dict(tau=2.0, v_threshold=1e6, step_mode="m", store_v_seq=True)  # no spikes: smooth
+    teacher = fn.fractional(neuron.LIFNode)(**kwargs, alpha=teacher_alpha)
+    return teacher, fn.fractional(neuron.LIFNode)(**kwargs, alpha=student_alpha, learn_alpha=True, **student)
+
+
+def fit(teacher, student, steps, lr):
+    x = drive(torch.float32, steps=16, batch=4, seed=3)
+    teacher(x)
+    target = teacher.v_seq.detach()
+    student(x)  # materialises a per-neuron α before the optimizer sees it
+    optimizer = torch.optim.Adam(student.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        functional.reset_net(student)
+        student(x)
+        loss = (student.v_seq - target).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        assert student.memory.order.alpha_param.grad.abs().sum() > 0
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_learnable_alpha_per_layer_trains():
+    teacher, student = teacher_and_student(0.5, 0.9)
+    losses = fit(teacher, student, steps=40, lr=0.03)
+    assert losses[-1] < 0.01 * losses[0]
+    assert abs(student.memory.alpha.item() - 0.5) < 0.05
+
+
+def test_learnable_alpha_per_neuron_trains_and_stays_in_range():
+    teacher, student = teacher_and_student(torch.tensor([0.3, 0.5, 0.7, 0.9, 1.0]), 0.8, per_neuron=True)
+    losses = fit(teacher, student, steps=60, lr=0.05)
+    alpha = student.memory.alpha
+    assert alpha.shape == (N,) and losses[-1] < 0.05 * losses[0]
+    assert (alpha[:4] - torch.tensor([0.3, 0.5, 0.7, 0.9], dtype=alpha.dtype)).abs().max() < 0.1
+    assert ((alpha > 0) & (alpha <= 1)).all() and alpha[4] > 0.95
+
+
+def test_per_neuron_alpha_in_a_conv_model_trains_saves_and_loads():
+    net = fn.fractionalize(conv_snn(), alpha=0.7, per_neuron=True, learn_alpha=True)
+    net(images()).sum().backward()  # the first step gives every α its shape
+    assert net[1].memory.alpha.shape == (4, 4, 4) and net[3][0].memory.alpha.shape == (6,)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    optimizer.step()
+    assert not torch.equal(net[1].memory.alpha, torch.full((4, 4, 4), 0.7, dtype=torch.float64))
+    fresh = fn.fractionalize(conv_snn(), alpha=0.7, per_neuron=True, learn_alpha=True)
+    fresh.load_state_dict(net.state_dict())
+    assert torch.equal(fresh[1].memory.alpha, net[1].memory.alpha)
+
+
+def test_gradcheck_through_a_fractional_node_including_alpha():
+    node = fn.fractional(neuron.LIFNode)(
+        tau=2.0, v_threshold=1e6, step_mode="m", store_v_seq=True, alpha=0.6, learn_alpha=True
+    ).double()
+
+    def potentials(x, alpha):
+        node.reset()
+        torch.func.functional_call(node, {"memory.order.alpha_param": alpha}, (x,))
+        return node.v_seq
+
+    x = torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True)
+    alpha = torch.tensor([0.6], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(potentials, (x, alpha))
+
+
+# ------------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "cls, message",
+    [
+        (neuron.PSN, "PSN family .* not as a membrane recursion"),
+        (neuron.SlidingPSN, "PSN family"),
+        (neuron.QIFNode, "fuses charge, fire and reset"),
+        (neuron.ILIFNode, "overrides single_step_functional_forward, multi_step_functional_forward, multi_step_forward of LIFNode"),
+        (neuron.OTTTLIFNode, "overrides .*single_step_forward"),
+        (neuron.GatedLIFNode, "not a BaseNode, SimpleBaseNode or NonSpikingBaseNode"),
+        (neuron.SimpleBaseNode, "does not define neuronal_charge"),
+        (neuron.BaseNode, "defines neither a transition nor neuronal_charge"),
+    ],
+)
+def test_unsupported_classes_are_refused_with_the_reason(cls, message):
+    with pytest.raises(TypeError, match=f"{cls.__qualname__} cannot be made fractional: .*{message}"):
+        fn.fractional(cls)
+
+
+def test_fractionalize_refuses_a_model_with_an_unsupported_node_and_changes_nothing():
+    net = nn.Sequential(neuron.LIFNode(step_mode="m"), nn.Sequential(neuron.PSN(T=4)))
+    with pytest.raises(TypeError, match=r"(?s)nodes fractional \(the model was not changed\):\n  1\.0: .*PSN"):
+        fn.fractionalize(net, alpha=0.5)
+    assert type(net[0]) is neuron.LIFNode and not hasattr(net[0], "memory")
+
+
+def test_bad_arguments_fail_with_clear_errors():
+    FracLIF = fn.fractional(neuron.LIFNode)
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\], got 1.5"):
+        FracLIF(alpha=1.5)
+    with pytest.raises(ValueError, match=r"alpha\[1\] must be in \(0, 1\], got 0.0"):
+        FracLIF(alpha=[0.5, 0.0])
+    with pytest.raises(ValueError, match="unknown memory 'fast'"):
+        FracLIF(alpha=0.5, memory="fast")
+    net = conv_snn()
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\]"):
+        fn.fractionalize(net, alpha=-0.2)
+    with pytest.raises(ValueError, match="unknown memory 'fast'"):
+        fn.fractionalize(net, alpha=0.5, memory="fast")
+    assert type(net[1]) is neuron.LIFNode
+    with pytest.raises(ValueError, match="fractionalize found no neuron it supports in Sequential"):
+        fn.fractionalize(nn.Sequential(layer.Linear(3, 2), nn.ReLU()), alpha=0.5)
+
+
+def test_a_node_that_already_has_a_memory_attribute_is_not_overwritten():
+    class Remembering(neuron.LIFNode):
+        memory = "mine"
+
+    with pytest.raises(TypeError, match="already has an attribute 'memory'"):
+        fn.fractionalize(Remembering(), alpha=0.5)
+
+
+def test_user_subclass_keeping_the_lif_transition_is_supported():
+    class Scaled(neuron.LIFNode):
+        def __init__(self, gain=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.gain = gain
+
+    x = drive(torch.float32)
+    native = Scaled(step_mode="m")
+    frac = fn.fractional(Scaled)(gain=2.0, step_mode="m", alpha=1.0)
+    assert isinstance(frac, Scaled) and frac.gain == 2.0
+    assert torch.equal(frac(x), native(x))
+
+
+# ------------------------------------------------------------------- optional framework
+def test_adapter_is_listed_unavailable_when_spikingjelly_is_missing(monkeypatch):
+    import importlib.util
+
+    from fracneuron.cli import plugins_report
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == "spikingjelly" else real_find_spec(name, *args)
+    )
+    report = plugins_report()
+    assert "spikingjelly     unavailable: spikingjelly is not installed (pip install --no-deps spikingjelly==2.0.0" in report
+    with pytest.raises(TypeError, match=r"spikingjelly \(unavailable: spikingjelly is not installed"):
+        fn.fractional(neuron.LIFNode)
+
+
+def test_adapter_refuses_an_old_spikingjelly(monkeypatch):
+    from fracneuron_spikingjelly import plugin
+
+    monkeypatch.setattr(plugin.metadata, "version", lambda name: "0.0.0.0.14")
+    assert "spikingjelly 0.0.0.0.14 is installed; the adapter needs SpikingJelly 2.x" in plugin.SpikingJellyAdapter().unavailable_reason()
+
+
+def test_fracneuron_works_without_spikingjelly_and_never_imports_it_unasked():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch, fracneuron as fn\n"
+        "from fracneuron.cli import main\n"
+        "main(['plugins'])\n"
+        "net = torch.nn.Sequential(torch.nn.Linear(2, 2), fn.neuron.LIFNeuron(step_mode='m'))\n"
+        "fn.fractionalize(net, alpha=0.5)\n"
+        "print('imported:', [m for m, mod in sys.modules.items() if m.startswith('spikingjelly') and mod])\n"
+    )
+    for prefix, state in (("import sys; sys.modules['spikingjelly'] = None\n", "unavailable"), ("", "available")):
+        result = subprocess.run([sys.executable, "-c", prefix + code], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert f"spikingjelly     {state}" in result.stdout
+        assert "imported: []" in result.stdout
+
+
+def test_the_example_network_is_made_fractional_in_one_call():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "spikingjelly_swap.py"
+    spec = importlib.util.spec_from_file_location("spikingjelly_swap", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    net = fn.fractionalize(example.DigitsCSNN(), alpha=0.6)
+    lifs = [m for m in net.modules() if isinstance(m, neuron.LIFNode)]
+    assert len(lifs) == 3 and all(type(m).__name__ == "FractionalLIFNode" for m in lifs)
+    rate = net((torch.rand(4, 2, 1, 8, 8) < 0.5).float())
+    assert rate.shape == (2, 10) and lifs[0].memory.steps == 4
