@@ -190,8 +190,7 @@ class BaseNeuron(nn.Module):
     def single_step(self, x: torch.Tensor) -> torch.Tensor:
         """One charge → fire → reset step; ``x`` is ``[B, *features]``, returns spikes."""
         v = self._potential_for(x)
-        increment = self.step_size * self.dv_dt(v, x)
-        h = self.memory.step(v, increment, rest=self.v_rest)
+        h = self.memory.charge(v, lambda u: self.dv_dt(u, x), self.step_size, rest=self.v_rest)
         spike = self.fire(h)
         self.v = self.reset_potential(h, spike)
         return spike

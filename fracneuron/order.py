@@ -166,6 +166,13 @@ class FractionalOrder(nn.Module):
         self._cache.clear()
         self._markovian = self._compute_markovian()
 
+    def set_step_size(self, step_size: float) -> None:
+        """Change the grid step h (a solver or wrapper that learns h from its time grid); the cached
+        weights, which depend on h for a multi-term order, are dropped."""
+        check_positive(step_size, "step_size")
+        self.step_size = float(step_size)
+        self._cache.clear()
+
     # ----------------------------------------------------------------- weights
     def gl(self, n: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         r"""Normalised GL weights ``w̃ [n+1, *A]`` and increment scale ``s [*A]`` (see

@@ -169,6 +169,22 @@ class FractionalMemory(nn.Module):
             return v_prev + increment
         return v_prev + self.increment_scale(v_prev) * increment + correction
 
+    def charge(
+        self,
+        v_prev: torch.Tensor,
+        rhs: Callable[[torch.Tensor], torch.Tensor],
+        step_size: float,
+        rest: float | torch.Tensor = 0.0,
+    ) -> torch.Tensor:
+        r"""Pre-spike potential of one step of D^α v = rhs(v) from ``v_prev``: the explicit GL step
+        :meth:`step` with the increment Δ_n = h·rhs(v_{n-1}).
+
+        A neuron hands its right-hand side over instead of the increment so that a memory using
+        another scheme (:class:`fracneuron.solvers.MethodMemory`: L1, product integration) may
+        evaluate it at other potentials.
+        """
+        return self.step(v_prev, step_size * rhs(v_prev), rest)
+
     def reset(self) -> None:
         self.engine.reset()
 

@@ -59,12 +59,14 @@ class History:
         self.n = 0  # number of stored states
         self.shape: torch.Size | None = None
         self.per_neuron = False
+        self.rows = False  # the caller passes (and takes back) the [P, Q] layout itself
         self.recorded = False  # some step is part of an autograd graph: keep all data
         self.chain: torch.Tensor | None = None
         # current block
         self.block_start = 0
         self.block_size = BLOCK
         self.block_weights: torch.Tensor | None = None
+        self.block_rows: torch.Tensor | None = None  # block_weights as [P, 1, R]
         self.far: torch.Tensor | None = None
         # weights for the current capacity, reversed: r[:, R - k] = omega_k
         self.weights: torch.Tensor | None = None
@@ -90,14 +92,18 @@ class History:
     # ------------------------------------------------------------- layout
     def to_layout(self, u: torch.Tensor) -> torch.Tensor:
         """[batch, *features] -> [P, Q]."""
+        if self.rows:
+            return u
         if self.per_neuron:
             return u.reshape(u.shape[0], -1).t()
         return u.reshape(1, -1)
 
     def from_layout(self, x: torch.Tensor) -> torch.Tensor:
-        """[P, Q] -> [batch, *features]."""
+        """[P, Q] (or [P, 1, Q]) -> [batch, *features]."""
+        if self.rows:
+            return x.reshape(x.shape[0], -1)
         if self.per_neuron:
-            return x.t().reshape(self.shape)
+            return x.reshape(x.shape[0], -1).t().reshape(self.shape)
         return x.reshape(self.shape)
 
     def columns(self, start: int, stop: int) -> torch.Tensor:
@@ -149,9 +155,12 @@ def _start_block(hist: History, r: torch.Tensor, m0: int) -> None:
     """
     lo = hist.lowest_needed(m0)
     H = _hankel(r, m0, lo, hist.block_size)
-    hist.far = torch.bmm(H, hist.columns(lo, m0))
+    # [P, block, 1, Q]: a step reads its far part as one [P, 1, Q] row and adds the near part
+    # onto it with a single baddbmm (few kernel launches per step: the loop is latency-bound).
+    hist.far = torch.bmm(H, hist.columns(lo, m0)).unsqueeze(2)
     hist.block_start = m0
     hist.block_weights = r
+    hist.block_rows = r.unsqueeze(1)
 
 
 def starts_block(hist: History, m: int) -> bool:
@@ -167,22 +176,21 @@ def lags_needed(hist: History, m: int) -> int:
 
 
 def history_correction(hist: History, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Append u_prev and return y_m = Σ_{k=1}^{m} ρ_k x_{m-k} (m = stored values) in [P, Q] layout."""
+    """Append u_prev and return y_m = Σ_{k=1}^{m} ρ_k x_{m-k} (m = stored values), [P, 1, Q]."""
     m = hist.n + 1
     u = hist.to_layout(u_prev)
     new_block = starts_block(hist, m) or r is not hist.block_weights
     if new_block:
         hist.ensure_capacity(m + hist.block_size - 1, u, *u.shape)
-    hist.columns(m - 1, m)[:, 0, :] = u
+    hist.data[:, m - 1 - hist.offset] = u
     hist.n = m
     if new_block:
         _start_block(hist, r, m)
     m0 = hist.block_start
-    c = hist.far[:, hist.block_size - 1 - (m - m0), :]
+    c = hist.far[:, hist.block_size - 1 - (m - m0)]
     if m > m0:
         R = r.shape[1]
-        near = torch.bmm(r[:, R - m + m0 : R].unsqueeze(1), hist.columns(m0, m)).squeeze(1)
-        c = c + near
+        c = torch.baddbmm(c, hist.block_rows[:, :, R - m + m0 : R], hist.columns(m0, m))
     return c
 
 

@@ -20,3 +20,14 @@ def fracneuron_register_surrogates(register):
 
     for name, factory, aliases in builtin_factories():
         register(name, factory, aliases=aliases)
+
+
+@hookimpl
+def fracneuron_register_methods(register):
+    from ..solvers.methods import L1, AdamsBashforthMoulton, GrunwaldLetnikov, ProductRectangle, ProductTrapezoid
+
+    register("gl", GrunwaldLetnikov, aliases=("glmulti",))
+    register("l1", L1)
+    register("pred", ProductRectangle)
+    register("abm", AdamsBashforthMoulton)
+    register("trap", ProductTrapezoid)

@@ -1,0 +1,79 @@
+r"""History sums with any kernel: the ``exact`` engine's storage and autograd, other weights.
+
+A scheme that remembers its past as Σ_{k=1}^{m} ρ_k x_{m-k} (L1 on the states, product
+integration on the right-hand sides) uses a :class:`KernelMemory`: the preallocated buffer, blocked
+matrix products and O(T·N) backward of :mod:`fracneuron.memory.history`, with the scheme's own
+kernel instead of the Grünwald–Letnikov one. Each call appends x_{m-1} and returns the sum.
+
+Several kernels over the same past (a predictor's and a corrector's) are one history with one
+weight row per kernel: each step is a single update and a single matrix product for all of them.
+The history is kept in its row layout ``[P, Q]`` (P weight rows: kernels × per-element orders;
+Q the columns sharing a row), built here once per step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ..memory.exact import ExactMemory
+from ..memory.history import BLOCK, History
+from ..order import FractionalOrder
+
+__all__ = ["KernelMemory"]
+
+#: ``kernel(R)`` returns ρ_1..ρ_R: ``[R, *A]`` for one kernel, ``[R, K, *A]`` for K of them.
+Kernel = Callable[[int], torch.Tensor]
+
+#: Up to this many weight rows the blocked (matrix–matrix) update stays cheap.
+_BLOCKED_ROWS = 16
+
+
+class KernelMemory(ExactMemory):
+    """Σ_{k=1}^{m} ρ_k x_{m-k} over every stored x (or the last ``window`` of them).
+
+    ``kernel`` must return weights that vanish beyond lag ``window`` when a window is given. With
+    ``kernels`` = K > 1 a call returns the K sums stacked: ``[K, *x.shape]``. A per-element order
+    (α of shape F) expects x of shape ``[Q, *F]``.
+    """
+
+    name = "kernel"
+
+    def __init__(self, kernel: Kernel, window: int | None = None, kernels: int = 1) -> None:
+        self.kernel = kernel
+        self.window = window
+        self.kernels = kernels
+        super().__init__()
+
+    def __call__(self, x_prev: torch.Tensor, order: FractionalOrder) -> torch.Tensor:
+        K = self.kernels
+        if order.alphas().dim() == 1:  # one order for every element: one row per kernel
+            rows = x_prev.reshape(1, -1)
+            rows = rows if K == 1 else rows.expand(K, -1)
+            return self.correction(rows, order).reshape(*(() if K == 1 else (K,)), *x_prev.shape)
+        rows = x_prev.reshape(x_prev.shape[0], -1).t()  # [F, Q]
+        if K == 1:
+            return self.correction(rows, order).t().reshape(x_prev.shape)
+        sums = self.correction(rows.repeat(K, 1), order).reshape(K, -1, x_prev.shape[0])
+        return sums.transpose(1, 2).reshape(K, *x_prev.shape)
+
+    def _start(self, hist: History, rows: torch.Tensor, order: FractionalOrder) -> None:
+        hist.shape = rows.shape
+        hist.rows = True
+        hist.per_neuron = rows.shape[0] > 1
+        hist.block_size = BLOCK if rows.shape[0] <= _BLOCKED_ROWS else 1
+
+    def _continued(self, fn) -> History:
+        new = super()._continued(fn)
+        new.rows = self._history.rows
+        return new
+
+    def _reversed_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
+        """r [P, R] with r[:, R-k] = ρ_k (R >= lags, a power of two, so weights grow rarely)."""
+        R = max(64, 1 << (lags - 1).bit_length())
+        rho = self.kernel(R).to(like.dtype).reshape(R, -1)
+        return rho.expand(R, like.shape[0]).flip(0).t().contiguous()
+
+    def describe(self) -> str:
+        return "kernel" if self.window is None else f"kernel(L={self.window})"

@@ -1,0 +1,440 @@
+r"""The built-in ``fdeint`` methods: each a small class with its order, its weights and its update.
+
+Notation: h the step, u = y − y_0 (Caputo acts on the deviation from the initial value), f_j =
+f(t_j, y_j), weights from :mod:`fracneuron.weights` (differentiable in α, exact at α = 1).
+
+==========  =====================================================  ============  ====================
+name        update                                                 order         α = 1
+==========  =====================================================  ============  ====================
+``gl``      y_n = y_{n-1} + s·h·f_{n-1} + c_n (memory engine;      1             explicit Euler
+            multi-term via combined weights)
+``l1``      y_n = y_{n-1} + Γ(2−α)h^α f_n − Σ_{k≥1} b_k (u_{n-k} −  2 − α         backward Euler
+            u_{n-k-1}) (implicit; multi-term)
+``pred``    y_n = y_0 + h^α Σ_j b_{n-1-j} f_j  (product rectangle,  1             explicit Euler
+            fractional Adams–Bashforth)
+``abm``     predictor ``pred``, corrector y_n = y_0 + h^α [a_0      1 + α         PECE (AB1/AM2,
+            f(y^P) + Σ_{j≥1} a_{n-j} f_j + s_n f_0]  (DFF PECE;       (μ correctors: integral form)
+            ``corrector_iters`` = μ)                               min(2, 1+μα))
+``trap``    the corrector with f(t_n, y_n), solved (implicit        2             trapezoid rule
+            product trapezoid)
+==========  =====================================================  ============  ====================
+
+``gl``, ``pred``, ``trap`` and ``l1`` are computed in *increment form* y_n = y_{n-1} + (the change
+of the sums), which is the same scheme in exact arithmetic and at α = 1 collapses to the classical
+one-step formula bit for bit: every weight beyond the classical ones is exactly 0. ``abm`` keeps
+Diethelm–Ford–Freed's integral form (its corrector defects must not accumulate).
+
+Histories: ``gl`` through a memory engine (``exact``, ``window``, ``soe``, plugins); the others
+through :class:`~fracneuron.solvers.histories.KernelMemory`. The product-integration methods hold
+the newest right-hand side out of the history sum (it is known only inside the step) and add it
+pointwise, so every history sum is ready before the step starts.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..memory.base import MemoryEngine
+from ..weights import l1_weights, rectangle_weights, trapezoid_start_weights, trapezoid_weights
+from .base import FractionalMethod, MemoryChoice
+from .histories import KernelMemory
+
+__all__ = [
+    "GrunwaldLetnikov",
+    "L1",
+    "ProductRectangle",
+    "AdamsBashforthMoulton",
+    "ProductTrapezoid",
+    "IMPLICIT_OPTIONS",
+]
+
+IMPLICIT_OPTIONS = ("tol", "max_iter")
+
+
+def _plus(a: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+    return a if b is None else a + b
+
+
+def _engine(memory: MemoryChoice) -> MemoryEngine:
+    from ..plugins import memories
+
+    factory = memories.get(memory.name)
+    try:
+        return factory(**memory.options)
+    except TypeError as exc:
+        raise TypeError(f"invalid memory_options for memory {memory.name!r}: {exc}") from None
+
+
+class GrunwaldLetnikov(FractionalMethod):
+    r"""Explicit Grünwald–Letnikov, the neuron memory's formula (DESIGN.md):
+
+        y_n = y_{n-1} + s·h·f_{n-1} + c_n,   c_n = −Σ_{k=1}^{n} ω_k u_{n-k}
+
+    s = h^{α−1} (multi-term: 1/(h W_0)). With a linear part, −λ y_n is taken at the new step
+    (IMEX): y_n = (y_{n-1} + s h g_{n-1} + c_n)/(1 + s h λ). Any memory engine works here.
+    """
+
+    name = "gl"
+    multi_term = True
+
+    @staticmethod
+    def order(alpha: float) -> float:
+        return 1.0
+
+    @classmethod
+    def accepts_memory(cls, name: str) -> bool:
+        return True  # any registered engine (the registry refuses unknown names)
+
+    def __init__(self, order, memory=MemoryChoice(), *, engine: MemoryEngine | None = None, **kwargs) -> None:
+        self.engine = engine if engine is not None else _engine(memory)
+        super().__init__(order, memory, **kwargs)
+
+    def reset(self) -> None:
+        super().reset()
+        self.engine.reset()
+        self._scale = None
+
+    def detach(self) -> None:
+        self.engine.detach()
+
+    def apply(self, fn) -> None:
+        self.engine.apply(fn)
+
+    def prepare(self, y_prev, rest):
+        self.n += 1
+        if self.fo.is_markovian:
+            return None, 1.0
+        if self._scale is None:
+            self._scale = self.fo.increment_scale(y_prev.dtype, y_prev.device)
+        return self.engine.correction(y_prev - rest, self.fo), self._scale
+
+    def local(self, y_prev, g_prev, rhs, prepared):
+        correction, scale = prepared
+        increment = self.h * g_prev
+        if correction is None:  # α = 1: the native update, nothing added
+            y = y_prev + increment
+        else:
+            y = y_prev + scale * increment + correction
+        if self.linear is not None:
+            y = y / (1.0 + scale * self.h * self.linear)
+        return y
+
+
+class L1(FractionalMethod):
+    r"""Implicit L1 scheme (Caputo, piecewise-linear interpolation of y):
+
+        y_n = y_{n-1} + g·f(t_n, y_n) − Σ_{k=1}^{n-1} b̃_k (u_{n-k} − u_{n-k-1})
+
+    with b_k = (k+1)^{1−α} − k^{1−α}, g = Γ(2−α)·h^α for one term; for Σ_i c_i D^{α_i} the
+    combined B_k = Σ_i c_i h^{−α_i} b^{(α_i)}_k / Γ(2−α_i), b̃ = B/B_0, g = 1/B_0.
+    The sum is the history Σ_k ρ_k u_{n-k} with ρ_1 = −b̃_1, ρ_k = b̃_{k-1} − b̃_k.
+    """
+
+    name = "l1"
+    multi_term = True
+    option_names = IMPLICIT_OPTIONS
+
+    @staticmethod
+    def order(alpha: float) -> float:
+        return 2.0 - alpha
+
+    def reset(self) -> None:
+        super().reset()
+        window = None if self.window is None else self.window + 1
+        self.history = KernelMemory(self._kernel, window)
+        self._scale = None
+
+    def detach(self) -> None:
+        self.history.detach()
+
+    def apply(self, fn) -> None:
+        self.history.apply(fn)
+
+    def weights(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(b̃_0..b̃_n ``[n+1, *A]``, g ``[*A]``), float64."""
+        alphas, coefs = self.fo.alphas(), self.fo.coefficients()
+        h = torch.tensor(self.h, dtype=torch.float64, device=alphas.device)
+        if alphas.shape[0] == 1 and coefs is None:
+            a = alphas[0]
+            return l1_weights(a, n), torch.pow(h, a) * torch.exp(torch.lgamma(2.0 - a))
+        if coefs is None:
+            coefs = torch.ones(alphas.shape[0], dtype=alphas.dtype, device=alphas.device)
+        c = coefs.to(alphas.dtype).reshape(-1, *([1] * (alphas.dim() - 1)))
+        scaled = c * torch.pow(h, -alphas) / torch.exp(torch.lgamma(2.0 - alphas))  # [M, *A]
+        total = sum(scaled[i] * l1_weights(alphas[i], n) for i in range(alphas.shape[0]))
+        return total / total[0], 1.0 / total[0]
+
+    def _kernel(self, R: int) -> torch.Tensor:
+        b = self.weights(R)[0]
+        if self.window is not None:
+            b = self.truncate(b, self.window + 1)
+        return torch.cat([-b[1:2], b[1:R] - b[2 : R + 1]])
+
+    def prepare(self, y_prev, rest):
+        self.n += 1
+        if self._scale is None:
+            self._scale = self.weights(0)[1].to(y_prev.dtype)
+        history = None if self.fo.is_markovian else self.history(y_prev - rest, self.fo)
+        return history, self._scale
+
+    def local(self, y_prev, g_prev, rhs, prepared):
+        history, scale = prepared
+        return self.solve_implicit(_plus(y_prev, history), scale, rhs, self.full_rhs(g_prev, y_prev))
+
+
+class _ProductIntegration(FractionalMethod):
+    r"""Schemes on the integral form y(t) = y_0 + I^α f: they remember f_0, f_1, …
+
+    The history sums hold f_0 … f_{n-2} (appended at the start of step n); the newest f_{n-1} is
+    computed inside the step and added pointwise. Kernels and constants come multiplied by h^α
+    and cast to the state's dtype once per sequence; per-step weights (of f_0) are tables that
+    grow by doubling.
+    """
+
+    #: In increment form, at α = 1 every history weight is 0: skip the sums.
+    increment_form = True
+    #: Number of history sums (kernels) over the one past of f.
+    kernels = 1
+
+    def reset(self) -> None:
+        super().reset()
+        self._pending: torch.Tensor | None = None  # f_{n-2}, appended at the next prepare
+        self._f0: torch.Tensor | None = None
+        self._tables: dict[str, torch.Tensor] = {}
+        self._constants: tuple | None = None
+        self._h_alpha: torch.Tensor | None = None
+        self.sums = None if self._skip_history() else KernelMemory(self._lagged, self._lagged_window(), self.kernels)
+
+    def _skip_history(self) -> bool:
+        return self.increment_form and self.fo.is_markovian
+
+    def _lagged(self, R: int) -> torch.Tensor:
+        """h^α × the weights of lags 2..R+1 (the history sum holds f_{n-2}, f_{n-3}, …)."""
+        raise NotImplementedError
+
+    def _lagged_window(self) -> int | None:
+        """Lags (of the lagged sum) with non-zero weight under a memory window."""
+        return None if self.window is None else max(1, self.window)
+
+    def detach(self) -> None:
+        if self.sums is not None:
+            self.sums.detach()
+        self._pending = None if self._pending is None else self._pending.detach()
+        self._f0 = None if self._f0 is None else self._f0.detach()
+
+    def apply(self, fn) -> None:
+        if self.sums is not None:
+            self.sums.apply(fn)
+        self._pending = None if self._pending is None else fn(self._pending)
+        self._f0 = None if self._f0 is None else fn(self._f0)
+
+    def h_alpha(self) -> torch.Tensor:
+        """h^α (float64, differentiable in α), computed once per sequence."""
+        if self._h_alpha is None:
+            a = self.alpha()
+            self._h_alpha = torch.pow(torch.tensor(self.h, dtype=a.dtype, device=a.device), a)
+        return self._h_alpha
+
+    def table(self, key: str, n: int, build, like: torch.Tensor) -> torch.Tensor:
+        """Entry n of a per-step weight table ``build(size)`` (``[size+1, *A]``) in like's dtype."""
+        table = self._tables.get(key)
+        if table is None or table.shape[0] <= n:
+            table = self._tables[key] = build(max(64, 1 << n.bit_length())).to(like.dtype)
+        return table[n]
+
+    def history_sum(self) -> torch.Tensor | None:
+        """Append f_{n-2} (if any) and return the (h^α-scaled) history sum; None before step 2."""
+        if self._pending is None or self.sums is None:
+            return None
+        return self.sums(self._pending, self.fo)
+
+    def constants(self, like: torch.Tensor) -> tuple:
+        """The method's pointwise constants, built once per sequence by :meth:`make_constants`."""
+        if self._constants is None:
+            self._constants = tuple(c.to(like.dtype) for c in self.make_constants())
+        return self._constants
+
+    def make_constants(self) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
+
+    def finish(self, y_new, g_prev, y_prev):
+        f_prev = self.full_rhs(g_prev, y_prev)
+        if self._f0 is None:
+            self._f0 = f_prev
+        if self.sums is not None:
+            self._pending = f_prev
+
+
+class ProductRectangle(_ProductIntegration):
+    r"""Product rectangle rule, the fractional Adams–Bashforth (explicit) method:
+
+        y_n = y_0 + h^α Σ_{j=0}^{n-1} b_{n-1-j} f_j,    b_m = ((m+1)^α − m^α)/Γ(α+1)
+
+    in increment form y_n = y_{n-1} + h^α [b_0 f_{n-1} + Σ_{k≥2} (b_{k-1} − b_{k-2}) f_{n-k}].
+    """
+
+    name = "pred"
+    accepts_linear = False
+
+    @staticmethod
+    def order(alpha: float) -> float:
+        return 1.0
+
+    def weights(self, n: int) -> torch.Tensor:
+        """b_0..b_n (zero from the window on)."""
+        return self.truncate(rectangle_weights(self.alpha(), n), self.window or 0)
+
+    def _lagged(self, R: int) -> torch.Tensor:
+        b = self.weights(R)
+        return self.h_alpha() * (b[1 : R + 1] - b[:R])  # lag j + 1: b_j − b_{j-1}
+
+    def make_constants(self):
+        return (self.h_alpha() * self.weights(0)[0],)
+
+    def prepare(self, y_prev, rest):
+        self.n += 1
+        return self.constants(y_prev) + (self.history_sum(),)
+
+    def local(self, y_prev, g_prev, rhs, prepared):
+        scaled_b0, history = prepared
+        return _plus(y_prev + scaled_b0 * g_prev, history)  # not addcmul: a fused multiply-add would round differently from Euler at α = 1
+
+
+class _Trapezoid(_ProductIntegration):
+    """Product-trapezoid weights a (and the start weights s of f_0), windowed."""
+
+    def corrector_weights(self, n: int) -> torch.Tensor:
+        """a_0..a_n (zero beyond the window L)."""
+        return self.truncate(trapezoid_weights(self.alpha(), n), (self.window or 0) + 1)
+
+    def start_weights(self, n: int) -> torch.Tensor:
+        """s_0..s_n (zero beyond the window L: f_0 has left it)."""
+        return self.truncate(trapezoid_start_weights(self.alpha(), n), (self.window or 0) + 1)
+
+
+class ProductTrapezoid(_Trapezoid):
+    r"""Implicit product trapezoid rule (the Adams–Moulton corrector solved for y_n):
+
+        y_n = y_0 + h^α [a_0 f(t_n, y_n) + Σ_{j=1}^{n-1} a_{n-j} f_j + s_n f_0]
+
+    in increment form y_n = y_{n-1} + h^α [a_0 f_n + Σ_{k≥1} (a_k − a_{k-1}) f_{n-k} + d_n f_0],
+    d_n = s_n − s_{n-1} − (a_n − a_{n-1}). Solved by fixed point (``fdeint``, options ``tol``,
+    ``max_iter``; a stiff linear part via ``linear``) or elementwise Newton (neurons).
+    """
+
+    name = "trap"
+    option_names = IMPLICIT_OPTIONS
+
+    @staticmethod
+    def order(alpha: float) -> float:
+        return 2.0
+
+    def _lagged(self, R: int) -> torch.Tensor:
+        a = self.corrector_weights(R + 1)
+        return self.h_alpha() * (a[2 : R + 2] - a[1 : R + 1])
+
+    def _start_increments(self, size: int) -> torch.Tensor:
+        a, s = self.corrector_weights(size), self.start_weights(size)
+        d = (s[1:] - s[:-1]) - (a[1:] - a[:-1])
+        return self.h_alpha() * torch.cat([torch.zeros_like(d[:1]), d])  # d_0 unused
+
+    def make_constants(self):
+        a = self.corrector_weights(1)
+        return self.h_alpha() * a[0], self.h_alpha() * (a[1] - a[0])
+
+    def prepare(self, y_prev, rest):
+        self.n += 1
+        d = None if self._skip_history() else self.table("d", self.n, self._start_increments, y_prev)
+        return self.constants(y_prev) + (self.history_sum(), d, self._f0)
+
+    def local(self, y_prev, g_prev, rhs, prepared):
+        c, scaled_rho1, history, d, f0 = prepared
+        f_prev = self.full_rhs(g_prev, y_prev)
+        known = _plus(y_prev + scaled_rho1 * f_prev, history)
+        if d is not None:
+            known = known + d * (f_prev if f0 is None else f0)
+        return self.solve_implicit(known, c, rhs, f_prev)
+
+
+class AdamsBashforthMoulton(_Trapezoid):
+    r"""Diethelm–Ford–Freed predictor–corrector (PECE, or PE(CE)^μ with ``corrector_iters`` = μ):
+
+        y^P_n = Y + h^α Σ_{j=0}^{n-1} b_{n-1-j} f_j
+        y_n   = Y + h^α [a_0 f(t_n, y^P_n) + Σ_{j=1}^{n-1} a_{n-j} f_j + s_n f_0]
+
+    Y = y_0 (plus any jumps a neuron's reset made). The history stores f of the corrected states;
+    the predictor's and the corrector's sums are one history with two weight rows. With a linear
+    part, −λ y_n is taken implicitly in the corrector.
+    """
+
+    name = "abm"
+    increment_form = False
+    kernels = 2
+    option_names = ("corrector_iters",)
+
+    @staticmethod
+    def order(alpha: float) -> float:
+        return 1.0 + alpha
+
+    def reset(self) -> None:
+        super().reset()
+        self._offset: torch.Tensor | None = None  # Y
+        self._last: torch.Tensor | None = None  # this method's last output
+        iters = self.options.get("corrector_iters", 1)
+        if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
+            raise ValueError(f"options['corrector_iters'] must be an integer >= 1, got {iters!r}")
+        self.corrector_iters = iters
+
+    def predictor_weights(self, n: int) -> torch.Tensor:
+        return self.truncate(rectangle_weights(self.alpha(), n), self.window or 0)
+
+    def _lagged(self, R: int) -> torch.Tensor:
+        """[R, 2, *A]: h^α b_j (predictor) and h^α a_{j+1} (corrector) for lag j + 1."""
+        pair = (self.predictor_weights(R)[1 : R + 1], self.corrector_weights(R + 1)[2 : R + 2])
+        return self.h_alpha() * torch.stack(pair, dim=1)
+
+    def _lagged_window(self) -> int | None:
+        return None if self.window is None else max(1, self.window - 1)
+
+    def _start_excess(self, size: int) -> torch.Tensor:
+        return self.h_alpha() * (self.start_weights(size) - self.corrector_weights(size))  # e_n = s_n − a_n
+
+    def make_constants(self):
+        a, h_alpha = self.corrector_weights(1), self.h_alpha()
+        return h_alpha * self.predictor_weights(0)[0], h_alpha * a[0], h_alpha * a[1]
+
+    def prepare(self, y_prev, rest):
+        self.n += 1
+        if self._offset is None:
+            self._offset = y_prev
+        elif y_prev is not self._last:  # a neuron reset moved the state: the jump stays
+            self._offset = self._offset + (y_prev - self._last)
+        history = self.history_sum()
+        sums = (None, None) if history is None else history.unbind(0)
+        e = self.table("e", self.n, self._start_excess, y_prev)
+        return self.constants(y_prev) + (*sums, e, self._f0, self._offset)
+
+    def local(self, y_prev, g_prev, rhs, prepared):
+        b0, c, a1, predictor_sum, corrector_sum, e, f0, offset = prepared
+        f_prev = self.full_rhs(g_prev, y_prev)
+        y = _plus(torch.addcmul(offset, b0, f_prev), predictor_sum)
+        known = torch.addcmul(_plus(torch.addcmul(offset, a1, f_prev), corrector_sum), e, f_prev if f0 is None else f0)
+        for _ in range(self.corrector_iters):
+            y = torch.addcmul(known, c, rhs(y))
+            if self.linear is not None:
+                y = y / (1.0 + c * self.linear)
+        return y
+
+    def finish(self, y_new, g_prev, y_prev):
+        super().finish(y_new, g_prev, y_prev)
+        self._last = y_new
+
+    def detach(self) -> None:
+        super().detach()
+        self._offset = None if self._offset is None else self._offset.detach()
+        self._last = None if self._last is None else self._last.detach()
+
+    def apply(self, fn) -> None:
+        super().apply(fn)
+        self._offset = None if self._offset is None else fn(self._offset)
+        self._last = None if self._last is None else fn(self._last)

@@ -1,0 +1,335 @@
+r"""``SNNWrapper``: spikeDE's workflow on fracneuron's native neurons.
+
+    net = CNN()                                   # any nn.Module with fracneuron neurons inside
+    model = SNNWrapper(net, integrator="fdeint", alpha=0.8, learn_alpha=True)
+    out = model(x, t, method="gl", options={"memory": -1})     # x [T, B, ...] -> out [T, B, ...]
+
+The wrapper gives every neuron (``fracneuron.neuron`` modules, in ``net.modules()`` order: the
+"layers" of a per-layer α) a fractional memory with the configured order and drives
+``net(x[k])`` once per time step: each neuron charges (with the chosen method, on the grid step h
+of ``t``), fires and resets, exactly as it does on its own. Shapes are found on the first step, so
+no shape registration is needed (``_set_neuron_shapes`` is accepted and does nothing).
+
+Orders (spikeDE's rules):
+
+* ``alpha=0.6``: every layer; ``alpha=[[0.3, 0.5], 0.6]`` (nested): layer by layer, lists are
+  multi-term; a flat list is per-layer when ``alpha_mode="per_layer"``, multi-term for every layer
+  when ``alpha_mode="multiterm"``, and under ``"auto"`` multi-term if ``multi_coefficient`` is a
+  flat list, otherwise per-layer if its length is the number of layers (with a warning either way,
+  as spikeDE does).
+* ``learn_alpha`` / ``learn_coefficient``: bool or one per layer. Learnable α stays in (0, 1];
+  learnable coefficients stay positive (they matter for multi-term layers).
+
+Integrators: ``"fdeint"`` (the methods of :func:`fracneuron.fdeint`), ``"odeint"`` (α = 1:
+``"euler"``, ``"rk4"``, and the fdeint methods, which are classical there), and their
+``"_adjoint"`` forms, which give the same outputs and gradients but recompute each time step's
+activations during the backward pass instead of storing them (memory of the network's
+activations independent of T; each neuron must be called once per step, and BatchNorm running
+statistics see every step twice).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from ._checks import check_choice, check_tensor
+from .neuron import BaseNeuron
+from .solvers.charge import MethodMemory
+from .solvers.fdeint import memory_choice, method_class
+from .solvers.inputs import uniform_step
+from .solvers.odeint import ODE_STEPS
+
+__all__ = ["SNNWrapper", "layer_orders"]
+
+INTEGRATORS = ("odeint", "odeint_adjoint", "fdeint", "fdeint_adjoint")
+ALPHA_MODES = ("auto", "per_layer", "multiterm")
+
+LayerOrder = tuple[float | list[float], list[float] | None]
+
+
+def _plain(value):
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.numel() == 1 else value.tolist()
+    return value
+
+
+def _is_list(value) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def _per_layer_coefficients(coefficients, alphas: list, n_layers: int) -> list:
+    if coefficients is None:
+        return [None] * n_layers
+    if len(coefficients) != n_layers:
+        raise ValueError(f"a nested multi_coefficient needs one entry per neuron layer ({n_layers}), got {len(coefficients)}")
+    out = []
+    for a, c in zip(alphas, coefficients):
+        c = _plain(c)
+        if isinstance(c, (int, float)) and _is_list(a):
+            c = [float(c)] * len(a)
+        out.append(c)
+    return out
+
+
+def layer_orders(alpha, multi_coefficient, n_layers: int, alpha_mode: str = "auto") -> list[LayerOrder]:
+    """(alpha, coefficients) of each neuron layer from spikeDE's ``alpha`` / ``multi_coefficient``."""
+    check_choice(alpha_mode, ALPHA_MODES, "alpha_mode")
+    alpha, coefficients = _plain(alpha), _plain(multi_coefficient)
+    if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
+        if coefficients is not None:
+            raise ValueError("multi_coefficient is for a multi-term alpha (a list of orders)")
+        return [(float(alpha), None)] * n_layers
+    if not _is_list(alpha):
+        raise TypeError(f"alpha must be a float, a list or a tensor, got {type(alpha).__name__}")
+    if len(alpha) == 0:
+        raise ValueError("alpha must not be an empty list")
+    alpha = [_plain(a) for a in alpha]
+    if any(_is_list(a) for a in alpha):  # nested: one entry per layer
+        if len(alpha) != n_layers:
+            raise ValueError(f"a nested alpha needs one entry per neuron layer ({n_layers}), got {len(alpha)}")
+        return list(zip(alpha, _per_layer_coefficients(coefficients, alpha, n_layers)))
+    flat_coefficients = coefficients is not None and not any(_is_list(_plain(c)) for c in coefficients)
+    if alpha_mode == "auto":
+        if coefficients is not None:
+            alpha_mode = "multiterm"
+        elif len(alpha) == n_layers:
+            warnings.warn(
+                f"alpha has one entry per neuron layer ({n_layers}): read as per-layer orders; pass "
+                "alpha_mode='multiterm' for a multi-term order in every layer",
+                UserWarning,
+                stacklevel=3,
+            )
+            alpha_mode = "per_layer"
+        else:
+            warnings.warn(
+                f"alpha has {len(alpha)} entries for {n_layers} neuron layers: read as a multi-term order "
+                "for every layer; pass alpha_mode='multiterm' to say so",
+                UserWarning,
+                stacklevel=3,
+            )
+            alpha_mode = "multiterm"
+    if alpha_mode == "per_layer":
+        if len(alpha) != n_layers:
+            raise ValueError(f"alpha_mode='per_layer' needs one alpha per neuron layer ({n_layers}), got {len(alpha)}")
+        if coefficients is not None:
+            raise ValueError("multi_coefficient is for multi-term orders, not per-layer single orders")
+        return [(float(a), None) for a in alpha]
+    if flat_coefficients or coefficients is None:
+        return [(alpha, None if coefficients is None else list(coefficients))] * n_layers
+    return list(zip([alpha] * n_layers, _per_layer_coefficients(coefficients, [alpha] * n_layers, n_layers)))
+
+
+def _flags(value: bool | Sequence[bool], n_layers: int, name: str) -> list[bool]:
+    if isinstance(value, bool):
+        return [value] * n_layers
+    if not _is_list(value) or len(value) != n_layers or not all(isinstance(v, bool) for v in value):
+        raise ValueError(f"{name} must be a bool or a list of {n_layers} bools (one per neuron layer), got {value!r}")
+    return list(value)
+
+
+def _state(neuron: nn.Module) -> dict[str, torch.Tensor]:
+    """The neuron's per-sequence tensors (membrane potential, adaptation, ...)."""
+    return {name: value for name, value in vars(neuron).items() if isinstance(value, torch.Tensor)}
+
+
+class SNNWrapper(nn.Module):
+    r"""Turn a network containing fracneuron neurons into a fractional-order SNN (spikeDE's API).
+
+    Args:
+        base: the network; called once per time step with ``x[k]``.
+        integrator: ``"fdeint"``, ``"fdeint_adjoint"``, ``"odeint"`` or ``"odeint_adjoint"``.
+        alpha: order(s) in (0, 1] (see the module docstring); ignored by the odeint integrators.
+        multi_coefficient: coefficients of multi-term orders (flat, or one list per layer).
+        learn_alpha, learn_coefficient: bool, or one bool per neuron layer.
+        alpha_mode: ``"auto"``, ``"per_layer"`` or ``"multiterm"`` (flat-list disambiguation).
+        interpolation_method: accepted for spikeDE scripts (``"linear"``); inputs are used at the
+            grid points, so no interpolation happens.
+    """
+
+    def __init__(
+        self,
+        base: nn.Module,
+        integrator: str = "fdeint",
+        alpha: float | Sequence | torch.Tensor = 0.5,
+        multi_coefficient: Sequence | None = None,
+        learn_alpha: bool | Sequence[bool] = False,
+        learn_coefficient: bool | Sequence[bool] = False,
+        *,
+        alpha_mode: str = "auto",
+        interpolation_method: str = "linear",
+    ) -> None:
+        super().__init__()
+        if not isinstance(base, nn.Module):
+            raise TypeError(f"base must be an nn.Module, got {type(base).__name__}")
+        self.integrator = check_choice(integrator, INTEGRATORS, "integrator")
+        check_choice(interpolation_method, ("linear",), "interpolation_method")
+        self.base = base
+        neurons = [m for m in base.modules() if isinstance(m, BaseNeuron)]
+        if not neurons:
+            raise ValueError(
+                f"{type(base).__name__} contains no fracneuron neuron (fracneuron.neuron.LIFNeuron, "
+                "IFNeuron, ALIFNeuron, ...); SNNWrapper steps those"
+            )
+        n = len(neurons)
+        if self.integrator.startswith("odeint"):
+            if multi_coefficient is not None or learn_alpha is not False or learn_coefficient is not False:
+                raise ValueError(f"integrator {integrator!r} is integer order (alpha = 1): no multi_coefficient, learn_alpha or learn_coefficient")
+            orders = [(1.0, None)] * n
+        else:
+            orders = layer_orders(alpha, multi_coefficient, n, alpha_mode)
+        learn_a = _flags(learn_alpha, n, "learn_alpha")
+        learn_c = _flags(learn_coefficient, n, "learn_coefficient")
+        for i, (neuron, (a, c)) in enumerate(zip(neurons, orders)):
+            try:
+                memory = MethodMemory(
+                    a,
+                    coefficients=c,
+                    learn_alpha=learn_a[i],
+                    learn_coefficients=learn_c[i],
+                    step_size=neuron.step_size,
+                )
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"neuron layer {i} ({type(neuron).__name__}): {exc}") from None
+            like = next(iter(neuron.parameters()), None)
+            neuron.memory = memory if like is None else memory.to(like.device)
+            neuron.reset()
+        self._neurons = neurons  # a plain list: the modules are registered under ``base``
+        self._configuration: tuple | None = None
+
+    # ------------------------------------------------------------- queries
+    @property
+    def neurons(self) -> list[BaseNeuron]:
+        """The neuron layers, in ``base.modules()`` order."""
+        return list(self._neurons)
+
+    def get_per_layer_alpha(self) -> list[torch.Tensor]:
+        """α of each layer (``[M]`` for multi-term), differentiable when learnable (spikeDE's name)."""
+        return [neuron.memory.order.alpha for neuron in self._neurons]
+
+    def get_per_layer_coefficient(self) -> list[torch.Tensor | None]:
+        """Coefficients of each layer (None for a single-term layer) (spikeDE's name)."""
+        return [neuron.memory.order.coefficients() for neuron in self._neurons]
+
+    def _set_neuron_shapes(self, input_shape=None) -> None:
+        """Accepted for spikeDE scripts; shapes are found on the first step, nothing to do."""
+
+    # ------------------------------------------------------------- running
+    def _grid_step(self, x: torch.Tensor, t: torch.Tensor, step_size) -> float:
+        steps = x.shape[0]
+        if not isinstance(t, torch.Tensor) or t.dim() != 1:
+            raise ValueError("t must be a 1-D tensor of times")
+        if t.shape[0] not in (steps, steps + 1):
+            raise ValueError(
+                f"t must hold one time per input step ({steps}) or the {steps + 1} grid points t_0..t_T; "
+                f"got {t.shape[0]} times for x with {steps} steps"
+            )
+        h = uniform_step(t)
+        if step_size is not None and (isinstance(step_size, bool) or not isinstance(step_size, (int, float)) or step_size <= 0):
+            raise ValueError(f"options['step_size'] must be a number > 0, got {step_size!r}")
+        if h == 0.0:
+            return float(step_size or 1.0)
+        if step_size is not None and abs(step_size - h) > 1e-6 * h:
+            raise ValueError(
+                f"options['step_size']={step_size} disagrees with the spacing {h:.6g} of t; the neurons step "
+                "once per input at the grid spacing: drop step_size or pass t = t0 + step_size * torch.arange(T)"
+            )
+        return h
+
+    def _configure(self, method: str, options: dict, h: float) -> None:
+        options = dict(options)
+        memory = memory_choice(options.pop("memory", -1), options.pop("memory_options", None))
+        if method in ODE_STEPS:
+            allowed = ()
+        else:
+            allowed = method_class(method).option_names
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"unknown option(s) {unknown} for method {method!r}; allowed: "
+                f"{sorted({'memory', 'memory_options', 'step_size', *allowed})}"
+            )
+        key = (method, memory.name, tuple(sorted(memory.options.items())), h, tuple(sorted(options.items())))
+        for neuron in self._neurons:
+            if not isinstance(neuron.memory, MethodMemory):
+                raise TypeError(f"{type(neuron).__name__}.memory was replaced after wrapping; wrap the network again")
+            if key != self._configuration:
+                neuron.step_size = h
+                neuron.memory.use(method, memory, h, options)
+            neuron.reset()
+        self._configuration = key
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, method: str = "gl", options: dict | None = None) -> torch.Tensor:
+        """Run ``x`` ``[T, B, ...]`` on the grid ``t`` (T or T + 1 uniform times); returns the
+        network's output at every step, ``[T, B, ...]``.
+
+        ``method``: an fdeint method (``"gl"``, ``"l1"``, ``"pred"``, ``"abm"``, ``"trap"``) or, for
+        the odeint integrators, also ``"euler"``/``"rk4"``. ``options``: ``memory`` (-1, an int
+        window, an engine name), ``memory_options``, ``step_size`` (must match the spacing of t),
+        and the method's own (``tol``, ``max_iter``, ``corrector_iters``).
+        """
+        x = check_tensor(x, "x")
+        if x.dim() < 2:
+            raise ValueError(f"x must have shape [T, B, ...], got {tuple(x.shape)}")
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"options must be a dict, got {type(options).__name__}")
+        options = dict(options or {})
+        h = self._grid_step(x, t, options.pop("step_size", None))
+        if not isinstance(method, str):
+            raise TypeError(f"method must be a method name, got {type(method).__name__}")
+        if method in ODE_STEPS and not self.integrator.startswith("odeint"):
+            raise ValueError(f"method {method!r} is integer order; use integrator='odeint' (or an fdeint method)")
+        self._configure(method, options, h)
+        if self.integrator.endswith("_adjoint") and torch.is_grad_enabled():
+            outputs = self._run_recomputed(x)
+        else:
+            outputs = [self._step(x_k) for x_k in x]
+        return torch.stack(outputs)
+
+    def _step(self, x_k: torch.Tensor) -> torch.Tensor:
+        out = self.base(x_k)
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"the wrapped network must return a tensor per step, got {type(out).__name__}")
+        return out
+
+    def _run_recomputed(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each step after the first is checkpointed: its inputs (the neuron states and history
+        sums, computed first) are kept, its activations recomputed in the backward pass."""
+        outputs = [self._counted_step(x[0])]  # the first step finds the shapes
+        replayed: set[int] = set()
+        for k in range(1, x.shape[0]):
+            states = [_state(neuron) for neuron in self._neurons]
+            prepared = [neuron.memory.prepare_step(neuron.v, neuron.v_rest) for neuron in self._neurons]
+            outputs.append(checkpoint(self._replay, k, replayed, x[k], states, prepared, use_reentrant=False))
+            self._check_calls()
+        return outputs
+
+    def _replay(self, k: int, replayed: set, x_k: torch.Tensor, states: list, prepared: list) -> torch.Tensor:
+        again = k in replayed
+        replayed.add(k)
+        for neuron, state, part in zip(self._neurons, states, prepared):
+            for name, value in state.items():
+                setattr(neuron, name, value)
+            neuron.memory.inject(part, replaying=again)
+        return self._step(x_k)
+
+    def _counted_step(self, x_k: torch.Tensor) -> torch.Tensor:
+        out = self._step(x_k)
+        self._check_calls()
+        return out
+
+    def _check_calls(self) -> None:
+        for neuron in self._neurons:
+            calls, neuron.memory.charges = neuron.memory.charges, 0
+            if calls != 1:
+                raise RuntimeError(
+                    f"{type(neuron).__name__} was called {calls} times in one time step; the adjoint "
+                    "integrators need every neuron called exactly once per step"
+                )
+
+    def extra_repr(self) -> str:
+        return f"integrator={self.integrator}, layers={len(self._neurons)}"

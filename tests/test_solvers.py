@@ -1,0 +1,388 @@
+"""fdeint / fdeint_adjoint / odeint: accuracy against analytic solutions, measured orders, exact
+α = 1 reductions, gradients (gradcheck, α included), adjoint = backprop, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import fracneuron as fn
+from fracneuron import plugins
+from fracneuron.solvers import FractionalMethod, ProductRectangle
+
+F64 = torch.float64
+ALPHAS = torch.tensor([0.3, 0.6, 0.9], dtype=F64)
+METHODS = ["gl", "l1", "pred", "abm", "trap"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    # Tiny states: thread hand-offs cost more than they save (and keep timings stable).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def gamma(x):
+    return torch.exp(torch.lgamma(torch.as_tensor(x, dtype=F64)))
+
+
+# Three problems, batched into one solve: row p is problem p, column j has α = ALPHAS[j].
+def relaxation(t, y):
+    return -y
+
+
+def smooth_g(t, a=ALPHAS):
+    """g of D^α y = −y + g, y = t³."""
+    return t**3 + 6 * t ** (3 - a) / gamma(4 - a)
+
+
+def dff(t, y, a=ALPHAS):
+    """Diethelm–Ford–Freed: D^α y = ... − y^{3/2}, y = t⁸ − 3t^{4+α/2} + 9/4 t^α."""
+    return (
+        40320 / gamma(9 - a) * t ** (8 - a)
+        - 3 * gamma(5 + a / 2) / gamma(5 - a / 2) * t ** (4 - a / 2)
+        + 9 / 4 * gamma(a + 1)
+        + (1.5 * t ** (a / 2) - t**4) ** 3
+        - y.clamp(min=0) ** 1.5
+    )
+
+
+def exact_at_one():
+    return torch.stack(
+        [fn.mittag_leffler(ALPHAS, -torch.ones(3, dtype=F64)), torch.ones(3, dtype=F64), torch.full((3,), 0.25, dtype=F64)]
+    )
+
+
+def all_three(t, y):
+    return torch.stack([relaxation(t, y[0]), -y[1] + smooth_g(t), dff(t, y[2])])
+
+
+Y0 = torch.tensor([[1.0] * 3, [0.0] * 3, [0.0] * 3], dtype=F64)
+
+
+def measured_orders(method, sizes, rows=(0, 1, 2), options=None):
+    """log2(e_N / e_2N) at t = 1 for each problem row and α: [len(sizes) - 1, rows, 3]."""
+    rows = list(rows)
+    if rows == [0, 1]:  # linear problems: the leak as the implicit linear part, g independent of y
+        func, options = (lambda t, y: torch.stack([torch.zeros_like(y[0]), smooth_g(t)])), {"linear": 1.0, **(options or {})}
+    else:
+        func = all_three
+    errors = []
+    for n in sizes:
+        t = torch.linspace(0, 1, n + 1, dtype=F64)
+        y = fn.fdeint(func, Y0[rows], t, ALPHAS, method=method, options=options)
+        errors.append((y[-1] - exact_at_one()[rows]).abs())
+    errors = torch.stack(errors)
+    return torch.log2(errors[:-1] / errors[1:])
+
+
+def assert_orders(orders, expected, what):
+    expected = torch.as_tensor(expected, dtype=F64).expand(orders.shape[1:])
+    worst = (orders - expected).abs().max()
+    assert worst <= 0.15, f"{what}: measured orders {orders.tolist()} vs theory {expected.tolist()}"
+
+
+# ----------------------------------------------------------------------------- accuracy and orders
+@pytest.mark.parametrize("method", ["gl", "pred"])
+def test_first_order_methods_on_all_three_problems(method):
+    orders = measured_orders(method, [100, 200, 400, 800])
+    assert_orders(orders, 1.0, method)
+
+
+def test_abm_order_is_one_plus_alpha():
+    orders = measured_orders("abm", [200, 400, 800, 1600], rows=(0, 1, 2))
+    assert_orders(orders[:, :2], 1 + ALPHAS, "abm relaxation/smooth")
+    assert_orders(orders[:, 2, :1], 1 + ALPHAS[:1], "abm DFF α=0.3")
+
+
+def test_l1_order_is_two_minus_alpha_on_the_smooth_problem():
+    orders = measured_orders("l1", [100, 200, 400, 800], rows=(0, 1))
+    assert_orders(orders[:, 1], 2 - ALPHAS, "l1 smooth")
+    assert_orders(orders[:, 0], 1.0, "l1 relaxation")
+
+
+def test_trap_order_is_two_on_the_smooth_problem():
+    orders = measured_orders("trap", [100, 200, 400, 800], rows=(0, 1))
+    assert_orders(orders[:, 1], 2.0, "trap smooth")
+    assert_orders(orders[:, 0], 1 + ALPHAS, "trap relaxation")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_relaxation_matches_mittag_leffler_with_nonzero_initial_value(method):
+    # Caputo: D^α y = −2y, y(0) = 3 -> 3 E_α(−2 t^α); a Riemann–Liouville scheme is off by O(1) here.
+    t = torch.linspace(0, 2, 801, dtype=F64)
+    y = fn.fdeint(lambda t, y: -2 * y, torch.tensor([3.0], dtype=F64), t, 0.6, method=method)
+    exact = 3 * fn.mittag_leffler(0.6, -2 * t**0.6)
+    tolerance = {"gl": 2e-3, "pred": 2e-3, "l1": 2e-3, "abm": 1e-4, "trap": 1e-4}[method]
+    assert (y[-1, 0] - exact[-1]).abs() < tolerance
+    assert (y[:, 0] - exact).abs().max() < 0.1  # near t = 0 every scheme is only O(h^α)
+
+
+def test_any_state_shape_and_float32():
+    y0 = torch.rand(2, 3, 4)
+    t = torch.linspace(0, 1, 51)
+    y = fn.fdeint(lambda t, y: -y, y0, t, 0.7, method="abm")
+    assert y.shape == (51, 2, 3, 4) and y.dtype == torch.float32
+    assert torch.equal(y[0], y0)
+    ref = fn.fdeint(lambda t, y: -y, torch.ones(()), t, 0.7, method="abm")
+    torch.testing.assert_close(y[-1], y0 * ref[-1], rtol=1e-5, atol=1e-6)
+
+
+def test_per_element_alpha_equals_separate_solves():
+    t = torch.linspace(0, 1, 65, dtype=F64)
+    y0 = torch.tensor([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]], dtype=F64)
+    for method in METHODS:
+        together = fn.fdeint(lambda t, y: -y + t, y0, t, ALPHAS, method=method)
+        for j, a in enumerate(ALPHAS.tolist()):
+            alone = fn.fdeint(lambda t, y: -y + t, y0[:, j], t, a, method=method)
+            torch.testing.assert_close(together[:, :, j], alone, rtol=1e-12, atol=1e-12)  # implicit solves: tol
+
+
+def test_multi_term_single_coefficient_equals_scaled_equation():
+    # 2 D^α y = −y  is  D^α y = −y/2
+    t = torch.linspace(0, 1, 41, dtype=F64)
+    for method in ("gl", "l1"):
+        multi = fn.fdeint(lambda t, y: -y, torch.ones(1, dtype=F64), t, [0.6], method, {"coefficients": [2.0]})
+        single = fn.fdeint(lambda t, y: -0.5 * y, torch.ones(1, dtype=F64), t, 0.6, method)
+        torch.testing.assert_close(multi, single, rtol=1e-13, atol=1e-14)
+
+
+def test_multi_term_converges_first_order():
+    # D^0.4 y + D^0.8 y = f with y = t², f = Γ(3)/Γ(2.6) t^1.6 + Γ(3)/Γ(2.2) t^1.2
+    def f(t, y):
+        return (2 / gamma(2.6) * t**1.6 + 2 / gamma(2.2) * t**1.2) * torch.ones_like(y)
+
+    errors = []
+    for n in (100, 200, 400):
+        t = torch.linspace(0, 1, n + 1, dtype=F64)
+        errors.append(abs(float(fn.fdeint(f, torch.zeros(1, dtype=F64), t, [0.4, 0.8], "gl")[-1, 0]) - 1.0))
+    assert all(0.85 < math.log2(errors[i] / errors[i + 1]) < 1.15 for i in range(2))
+
+
+def test_memory_options():
+    t = torch.linspace(0, 1, 101, dtype=F64)
+    y0 = torch.ones(2, dtype=F64)
+    for method in METHODS:
+        full = fn.fdeint(lambda t, y: -y, y0, t, 0.5, method)
+        assert torch.equal(full, fn.fdeint(lambda t, y: -y, y0, t, 0.5, method, {"memory": "exact"}))
+        long_window = fn.fdeint(lambda t, y: -y, y0, t, 0.5, method, {"memory": 200})
+        torch.testing.assert_close(long_window, full, rtol=1e-13, atol=1e-14)
+        short = fn.fdeint(lambda t, y: -y, y0, t, 0.5, method, {"memory": 10})
+        named = fn.fdeint(lambda t, y: -y, y0, t, 0.5, method, {"memory": "window", "memory_options": {"window": 10}})
+        torch.testing.assert_close(short, named, rtol=0, atol=0)
+        assert (short - full).abs().max() > 1e-3  # a short window is a different model
+
+
+# ----------------------------------------------------------------------------- α = 1 reductions
+def nonlinear(t, y):
+    return torch.sin(3 * y) - t * y
+
+
+def dyadic_grid(n=64, h=0.03125):
+    return torch.arange(n + 1, dtype=F64) * h
+
+
+Y0_VEC = torch.tensor([0.3, -1.2, 2.0], dtype=F64)
+
+
+def test_gl_and_pred_at_alpha_one_are_explicit_euler_bit_for_bit():
+    t = dyadic_grid()
+    euler = fn.odeint(nonlinear, Y0_VEC, t, "euler")
+    for method in ("gl", "pred"):
+        assert torch.equal(fn.fdeint(nonlinear, Y0_VEC, t, 1.0, method), euler), method
+    # the same with α a differentiable tensor (no Markovian shortcut: the extra weights are exactly 0)
+    alpha = torch.tensor(1.0, dtype=F64, requires_grad=True)
+    for method in ("gl", "pred"):
+        assert torch.equal(fn.fdeint(nonlinear, Y0_VEC, t, alpha, method).detach(), euler), method
+
+
+def test_gl_with_linear_part_at_alpha_one_is_imex_euler():
+    t = dyadic_grid()
+    y = fn.fdeint(nonlinear, Y0_VEC, t, 1.0, "gl", {"linear": 2.0})
+    ref = [Y0_VEC]
+    for n in range(1, t.shape[0]):
+        ref.append((ref[-1] + 0.03125 * nonlinear(t[n - 1], ref[-1])) / (1 + 0.03125 * 2.0))
+    assert torch.equal(y, torch.stack(ref))
+
+
+def forcing(t):
+    return torch.cos(t) * torch.tensor([1.0, 2.0, -0.5], dtype=F64)
+
+
+def test_l1_at_alpha_one_is_backward_euler_bit_for_bit():
+    t, h, lam = dyadic_grid(), 0.03125, 1.5
+    y = fn.fdeint(lambda t, y: forcing(t), Y0_VEC, t, 1.0, "l1", {"linear": lam})
+    ref = [Y0_VEC]
+    for n in range(1, t.shape[0]):
+        ref.append((ref[-1] + h * forcing(t[n])) / (1 + h * lam))
+    assert torch.equal(y, torch.stack(ref))
+
+
+def test_trap_at_alpha_one_is_the_trapezoid_rule():
+    t, h, lam = dyadic_grid(), 0.03125, 1.5
+    y = fn.fdeint(lambda t, y: forcing(t), Y0_VEC, t, 1.0, "trap", {"linear": lam})
+    ref = [Y0_VEC]
+    for n in range(1, t.shape[0]):
+        f_prev = forcing(t[n - 1]) - lam * ref[-1]
+        ref.append((ref[-1] + h / 2 * (f_prev + forcing(t[n]))) / (1 + h / 2 * lam))
+    assert (y - torch.stack(ref)).abs().max() <= 1e-15 * torch.stack(ref).abs().max()
+    # nonlinear right-hand side, implicit step solved by fixed point
+    y = fn.fdeint(nonlinear, Y0_VEC, t, 1.0, "trap", {"tol": 1e-15})
+    ref = [Y0_VEC]
+    for n in range(1, t.shape[0]):
+        known = ref[-1] + h / 2 * nonlinear(t[n - 1], ref[-1])
+        guess = ref[-1]
+        for _ in range(200):
+            guess = known + h / 2 * nonlinear(t[n], guess)
+        ref.append(guess)
+    assert (y - torch.stack(ref)).abs().max() <= 1e-14
+
+
+def test_abm_at_alpha_one_is_the_integral_form_pece():
+    t, h = dyadic_grid(), 0.03125
+    y = fn.fdeint(nonlinear, Y0_VEC, t, 1.0, "abm")
+    states, rhs = [Y0_VEC], [nonlinear(t[0], Y0_VEC)]
+    for n in range(1, t.shape[0]):
+        predictor = Y0_VEC + h * sum(rhs)
+        states.append(Y0_VEC + h * (rhs[0] / 2 + sum(rhs[1:], torch.zeros(3, dtype=F64)) + nonlinear(t[n], predictor) / 2))
+        rhs.append(nonlinear(t[n], states[-1]))
+    assert (y - torch.stack(states)).abs().max() <= 1e-15 * torch.stack(states).abs().max() * 4
+
+
+def test_rk4_is_fourth_order():
+    errors = []
+    for n in (10, 20, 40):
+        t = torch.linspace(0, 1, n + 1, dtype=F64)
+        errors.append(float((fn.odeint(lambda t, y: -y + t, torch.ones(1, dtype=F64), t, "rk4")[-1] - (2 * math.exp(-1) + 0)).abs()))
+    assert all(3.8 < math.log2(errors[i] / errors[i + 1]) < 4.2 for i in range(2))
+
+
+# ----------------------------------------------------------------------------- gradients
+def problem(theta):
+    return lambda t, y: -theta * y + torch.sin(t + y)
+
+
+@pytest.mark.parametrize("solver", [fn.fdeint, fn.fdeint_adjoint], ids=["fdeint", "adjoint"])
+@pytest.mark.parametrize("method", METHODS)
+def test_gradcheck_y0_parameter_alpha(solver, method):
+    t = torch.linspace(0, 1, 9, dtype=F64)
+    y0 = torch.tensor([0.7, -0.4], dtype=F64, requires_grad=True)
+    theta = torch.tensor(1.3, dtype=F64, requires_grad=True)
+    alpha = torch.tensor(0.6, dtype=F64, requires_grad=True)
+    options = {"tol": 1e-14} if method in ("l1", "trap") else None
+    assert torch.autograd.gradcheck(
+        lambda y0, theta, alpha: solver(problem(theta), y0, t, alpha, method, options), (y0, theta, alpha)
+    )
+
+
+@pytest.mark.parametrize("method", ["gl", "l1"])
+def test_gradcheck_multi_term_alphas_and_coefficients(method):
+    t = torch.linspace(0, 1, 9, dtype=F64)
+    y0 = torch.tensor([0.7], dtype=F64)
+    a1, a2 = (torch.tensor(v, dtype=F64, requires_grad=True) for v in (0.4, 0.8))
+    coefs = torch.tensor([1.0, 0.5], dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda a1, a2, c: fn.fdeint_adjoint(problem(1.0), y0, t, [a1, a2], method, {"coefficients": c, **({"tol": 1e-14} if method == "l1" else {})}),
+        (a1, a2, coefs),
+    )
+
+
+def test_gradcheck_per_element_alpha_window_and_linear():
+    t = torch.linspace(0, 1, 9, dtype=F64)
+    y0 = torch.tensor([[0.7, -0.4]], dtype=F64)
+    alpha = torch.tensor([0.5, 0.8], dtype=F64, requires_grad=True)
+    lam = torch.tensor(0.9, dtype=F64, requires_grad=True)
+    for method in METHODS:
+        linear = None if method == "pred" else lam
+        options = {"memory": 4, **({} if linear is None else {"linear": linear})}
+        assert torch.autograd.gradcheck(lambda a, lam: fn.fdeint(problem(1.0), y0, t, a, method, options), (alpha, lam))
+
+
+def mlp_problem():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).double()
+    return net, (lambda t, y: net(y) - y)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_adjoint_gradients_equal_backprop(method):
+    net, func = mlp_problem()
+    t = torch.linspace(0, 2, 41, dtype=F64)
+    y0 = torch.tensor([0.3, -0.2, 0.5], dtype=F64, requires_grad=True)
+    alpha = torch.tensor(0.7, dtype=F64, requires_grad=True)
+    inputs = (y0, alpha, *net.parameters())
+    grads = []
+    for solver in (fn.fdeint, fn.fdeint_adjoint):
+        out = solver(func, y0, t, alpha, method)
+        grads.append(torch.autograd.grad((out**2).sum(), inputs))
+        grads[-1] = (out.detach(), *grads[-1])
+    for a, b in zip(*grads):
+        assert (a - b).norm() <= 1e-6 * b.norm()
+
+
+# ----------------------------------------------------------------------------- plugins and bad input
+def test_methods_are_registered_plugins_and_extensible():
+    assert {"gl", "l1", "pred", "abm", "trap"} <= set(plugins.methods.names())
+    assert plugins.methods.get("glmulti") is plugins.methods.get("gl")
+
+    class HalfStepRectangle(ProductRectangle):  # a third party's variant, registered by name
+        name = "my-rect"
+
+    plugins.methods.add("my-rect", HalfStepRectangle, plugin="test")
+    try:
+        t = torch.linspace(0, 1, 11, dtype=F64)
+        y = fn.fdeint(lambda t, y: -y, torch.ones(1, dtype=F64), t, 0.5, "my-rect")
+        assert torch.equal(y, fn.fdeint(lambda t, y: -y, torch.ones(1, dtype=F64), t, 0.5, "pred"))
+        assert issubclass(plugins.methods.get("my-rect"), FractionalMethod)
+    finally:
+        plugins.methods.reload()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"method": "euler"}, ValueError, "unknown method 'euler'"),
+        ({"alpha": 0.0}, ValueError, r"alpha must be in \(0, 1\]"),
+        ({"alpha": 1.5}, ValueError, r"alpha must be in \(0, 1\]"),
+        ({"alpha": torch.tensor([0.5, 1.2])}, ValueError, r"alpha must be in \(0, 1\]"),
+        ({"alpha": [0.3, 0.6], "options": {"coefficients": [1.0]}}, ValueError, "one entry per alpha term"),
+        ({"alpha": [0.3, 0.6], "method": "trap"}, ValueError, "single-term"),
+        ({"t": torch.tensor([0.0, 0.2, 0.1])}, ValueError, "strictly increasing"),
+        ({"t": torch.tensor([0.0, 0.1, 0.3])}, ValueError, "uniform grid"),
+        ({"t": torch.zeros(2, 2)}, ValueError, "1-D"),
+        ({"options": {"memry": -1}}, ValueError, "unknown option"),
+        ({"options": {"memory": 0}}, ValueError, "memory must be"),
+        ({"options": {"memory": "soe-not-here"}}, ValueError, "unknown memory"),
+        ({"method": "trap", "options": {"memory": "soe"}}, ValueError, "keeps its own history"),
+        ({"method": "pred", "options": {"linear": 1.0}}, ValueError, "explicit"),
+        ({"options": {"linear": torch.ones(5)}}, ValueError, "broadcast"),
+        ({"func": lambda t, y: y.sum()}, ValueError, "must return a tensor of y's shape"),
+        ({"y0": torch.ones(2, dtype=torch.long)}, TypeError, "floating-point"),
+        ({"method": "abm", "options": {"corrector_iters": 0}}, ValueError, "corrector_iters"),
+    ],
+)
+def test_bad_input_is_refused_clearly(kwargs, error, match):
+    call = {"func": lambda t, y: -y, "y0": torch.ones(2), "t": torch.linspace(0, 1, 5), "alpha": 0.5, "method": "gl", "options": None}
+    call.update(kwargs)
+    with pytest.raises(error, match=match):
+        fn.fdeint(call["func"], call["y0"], call["t"], call["alpha"], call["method"], call["options"])
+
+
+def test_implicit_step_that_cannot_converge_says_why():
+    t = torch.linspace(0, 1, 3, dtype=F64)
+    with pytest.raises(RuntimeError, match="linear"):
+        fn.fdeint(lambda t, y: -50 * y, torch.ones(1, dtype=F64), t, 0.9, "trap")
+    # the same stiff leak as a linear part is solved exactly
+    y = fn.fdeint(lambda t, y: torch.zeros_like(y), torch.ones(1, dtype=F64), t, 0.9, "trap", {"linear": 50.0})
+    assert torch.isfinite(y).all()
+
+
+def test_odeint_bad_input():
+    with pytest.raises(ValueError, match="unknown odeint method"):
+        fn.odeint(lambda t, y: y, torch.ones(1), torch.linspace(0, 1, 3), "dopri5")
+    with pytest.raises(ValueError, match="strictly increasing"):
+        fn.odeint(lambda t, y: y, torch.ones(1), torch.tensor([0.0, 0.0]), "euler")
