@@ -9,8 +9,10 @@ Each step n (grid step h, input x_n) is *charge → fire → reset*:
     reset:   v_n = H_n − θ S_n                  (soft, BrainPy's spk_reset="soft")
              v_n = S_n v_reset + (1 − S_n) H_n  (hard)
 
-(see :mod:`fracneuron.memory.base`). At α = 1, h = 1 this is the forward-Euler neuron of
-SpikingJelly: ``LIFNeuron(tau)`` equals ``LIFNode(tau=tau, decay_input=True, v_reset=None)`` bit for
+(see :mod:`fracneuron.memory.base`). The charge belongs to the memory (``memory.charge(v, rhs,
+h, rest)``, rhs(v) = f(v, x_n)), so a memory with another scheme — ``SNNWrapper``'s ``l1``,
+``pred``, ``abm``, ``trap`` — steps the same neuron. At α = 1, h = 1 this is the forward-Euler
+neuron of SpikingJelly: ``LIFNeuron(tau)`` equals ``LIFNode(tau=tau, decay_input=True, v_reset=None)`` bit for
 bit, and with ``spk_reset="hard", v_reset=r`` it equals ``LIFNode(tau, v_reset=r)``.
 
 Shapes: inputs are batch-first, ``[B, *features]`` per step (``step_mode="s"``) or

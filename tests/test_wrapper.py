@@ -299,3 +299,26 @@ def test_method_memory_without_a_method_is_the_fractional_memory():
     x = torch.rand(20, 3, 4) * 3
     assert torch.equal(torch.stack([a(x_k) for x_k in x]), torch.stack([b(x_k) for x_k in x]))
     assert math.isclose(float(b.alpha), 0.6)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_method_memory_detach_keeps_values_and_cuts_the_graph(method):
+    from fracneuron.solvers import memory_choice
+
+    def neuron():
+        cell = LIFNeuron(tau=2.0, alpha=0.6)
+        cell.memory = MethodMemory(0.6)
+        cell.memory.use(method, memory_choice(-1), 1.0)
+        return cell
+
+    torch.manual_seed(12)
+    x = torch.rand(12, 2, 3) * 2
+    whole, cut = neuron(), neuron()
+    reference = torch.stack([whole(x_k) for x_k in x])
+    first = [cut(x_k) for x_k in x[:6]]
+    cut.detach()
+    x_late = x[6:].clone().requires_grad_()
+    late = torch.stack([cut(x_k) for x_k in x_late])
+    assert torch.equal(torch.cat([torch.stack(first), late]), reference)
+    late.sum().backward()
+    assert x_late.grad is not None

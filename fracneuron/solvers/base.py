@@ -157,9 +157,6 @@ def multi_term_methods() -> list[str]:
     return [e.name for e in methods if getattr(e.obj, "multi_term", False)]
 
 
-Step = Callable[..., tuple[torch.Tensor, torch.Tensor]]
-
-
 def one_step(method: FractionalMethod, g, t_prev, t_now, y_prev, prepared):
     """The local part of a step: evaluate g at the start, then the method's update."""
     g_prev = g(t_prev, y_prev)
