@@ -5,8 +5,8 @@ r"""``SNNWrapper``: spikeDE's workflow on fracneuron's native neurons.
     out = model(x, t, method="gl", options={"memory": -1})     # x [T, B, ...] -> out [T, B, ...]
 
 The wrapper gives every neuron (``fracneuron.neuron`` modules, in ``net.modules()`` order: the
-"layers" of a per-layer α) a fractional memory with the configured order and drives
-``net(x[k])`` once per time step: each neuron charges (with the chosen method, on the grid step h
+"layers" of a per-layer α) a fractional memory with the configured order, replacing the one the
+neuron was built with, sets it to single-step mode, and drives ``net(x[k])`` once per time step: each neuron charges (with the chosen method, on the grid step h
 of ``t``), fires and resets, exactly as it does on its own. Shapes are found on the first step, so
 no shape registration is needed (``_set_neuron_shapes`` is accepted and does nothing).
 
@@ -197,6 +197,7 @@ class SNNWrapper(nn.Module):
                 raise type(exc)(f"neuron layer {i} ({type(neuron).__name__}): {exc}") from None
             like = next(iter(neuron.parameters()), None)
             neuron.memory = memory if like is None else memory.to(like.device)
+            neuron.step_mode = "s"  # the wrapper drives time: one step per call
             neuron.reset()
         self._neurons = neurons  # a plain list: the modules are registered under ``base``
         self._configuration: tuple | None = None
