@@ -26,8 +26,9 @@ __all__ = ["KernelMemory"]
 #: ``kernel(R)`` returns ρ_1..ρ_R: ``[R, *A]`` for one kernel, ``[R, K, *A]`` for K of them.
 Kernel = Callable[[int], torch.Tensor]
 
-#: Up to this many weight rows the blocked (matrix–matrix) update stays cheap.
+#: Blocked (matrix–matrix) updates for at most this many weight rows and at least this many columns.
 _BLOCKED_ROWS = 16
+_BLOCKED_COLUMNS = 64
 
 
 class KernelMemory(ExactMemory):
@@ -62,7 +63,10 @@ class KernelMemory(ExactMemory):
         hist.shape = rows.shape
         hist.rows = True
         hist.per_neuron = rows.shape[0] > 1
-        hist.block_size = BLOCK if rows.shape[0] <= _BLOCKED_ROWS else 1
+        # Blocks turn B matrix–vector products into one matrix product, worth it for wide states;
+        # for a few columns the block's Hankel copy costs more than the products it saves.
+        small = rows.shape[1] < _BLOCKED_COLUMNS or rows.shape[0] > _BLOCKED_ROWS
+        hist.block_size = 1 if small else BLOCK
 
     def _continued(self, fn) -> History:
         new = super()._continued(fn)
