@@ -322,3 +322,20 @@ def test_method_memory_detach_keeps_values_and_cuts_the_graph(method):
     assert torch.equal(torch.cat([torch.stack(first), late]), reference)
     late.sum().backward()
     assert x_late.grad is not None
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_wrapped_model_copies_and_pickles_after_a_run(method):
+    import copy
+    import io
+
+    torch.manual_seed(13)
+    model = fn.SNNWrapper(MLP(), alpha=0.6, learn_alpha=True)
+    x, t = spikes(), torch.arange(12.0)
+    out = model(x, t, method=method)
+    twin = copy.deepcopy(model)  # the trained state and the method, no autograd graph
+    assert torch.equal(twin(x, t, method=method), out)
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    assert torch.equal(torch.load(buffer, weights_only=False)(x, t, method=method), out)

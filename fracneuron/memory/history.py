@@ -82,11 +82,12 @@ class History:
         """The same past and block state without any autograd graph: for copies and pickles, which
         then continue the sequence with exactly the same arithmetic."""
         copy = History(self.window, self.capacity_hint)
-        for name in ("data", "offset", "n", "shape", "per_neuron", "block_start", "block_size", "far"):
+        for name in ("data", "offset", "n", "shape", "per_neuron", "rows", "block_start", "block_size", "far"):
             setattr(copy, name, getattr(self, name))
         if self.weights is not None:
             copy.weights = self.weights.detach()
-            copy.block_weights = copy.weights if self.block_weights is self.weights else None
+            if self.block_weights is self.weights:
+                copy.block_weights, copy.block_rows = copy.weights, copy.weights.unsqueeze(1)
         return copy
 
     # ------------------------------------------------------------- layout

@@ -20,6 +20,7 @@ A subclass declares its ``name``, its convergence ``order`` on smooth problems a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -27,7 +28,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..order import FractionalOrder
-from .implicit import Solve, fixed_point
+from .implicit import FixedPoint, Solve
 
 __all__ = ["FractionalMethod", "MemoryChoice", "integrate"]
 
@@ -100,7 +101,7 @@ class FractionalMethod:
         self.memory = memory
         self.window = memory.window
         self.linear = linear
-        self.solve = solve or fixed_point()
+        self.solve = solve or FixedPoint()
         self.options = dict(options or {})
         self.reset()
 
@@ -140,6 +141,19 @@ class FractionalMethod:
 
     def apply(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
         """Apply a tensor conversion (``.to``) to the stored past."""
+
+    #: Per-sequence caches, rebuilt on demand: attribute -> its empty value.
+    caches: ClassVar[dict[str, Any]] = {}
+
+    def __getstate__(self) -> dict:
+        """Copies and pickles keep the past values, never an autograd graph (caches are rebuilt)."""
+        state = self.__dict__.copy()
+        for name, value in state.items():
+            if name in self.caches:
+                state[name] = copy.copy(self.caches[name])
+            elif isinstance(value, torch.Tensor):
+                state[name] = value.detach()
+        return state
 
     def prepare(self, y_prev: torch.Tensor, rest: float | torch.Tensor) -> Any:
         raise NotImplementedError

@@ -27,7 +27,7 @@ from torch import nn
 from ..memory.base import FractionalMemory
 from .base import FractionalMethod, MemoryChoice
 from .fdeint import method_class
-from .implicit import DEFAULT_MAX_ITER, pointwise_newton
+from .implicit import DEFAULT_MAX_ITER, PointwiseNewton
 from .odeint import ODE_STEPS
 
 __all__ = ["MethodMemory", "OdeMethod"]
@@ -79,7 +79,7 @@ class MethodMemory(FractionalMemory):
             stepper = OdeMethod(self.order, method)
         else:
             cls = method_class(method)
-            solve = pointwise_newton(options.get("tol"), options.get("max_iter", DEFAULT_MAX_ITER))
+            solve = PointwiseNewton(options.get("tol"), options.get("max_iter", DEFAULT_MAX_ITER))
             own = {k: options[k] for k in cls.option_names if k in options}
             stepper = cls(self.order, memory, solve=solve, options=own)
             if getattr(stepper, "engine", None) is not None:

@@ -13,7 +13,7 @@ import torch
 
 from .._checks import check_tensor
 from .base import FractionalMethod, MemoryChoice, integrate
-from .implicit import DEFAULT_MAX_ITER, fixed_point
+from .implicit import DEFAULT_MAX_ITER, FixedPoint
 from .inputs import Layout, order_and_layout, uniform_step
 
 __all__ = ["fdeint", "solve", "memory_choice", "method_class"]
@@ -111,7 +111,7 @@ def solve(func: Func, y0, t, alpha, method: str, options: dict | None, run=None)
         order,
         memory_choice(opts.get("memory", -1), opts.get("memory_options")),
         linear=linear,
-        solve=fixed_point(opts.get("tol"), opts.get("max_iter", DEFAULT_MAX_ITER)),
+        solve=FixedPoint(opts.get("tol"), opts.get("max_iter", DEFAULT_MAX_ITER)),
         options={k: opts[k] for k in cls.option_names if k in opts},
     )
     times = t.to(dtype=y0.dtype, device=y0.device)

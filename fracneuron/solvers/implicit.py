@@ -5,9 +5,9 @@ r"""Solvers for the implicit equation of one step:  y = b + c·f(y),  or with a 
 ``b`` collects everything known at the step, ``c`` is the scheme's weight of the new right-hand
 side (h^α/Γ(α+2) for the product trapezoid, Γ(2−α)·h^α for L1).
 
-* :func:`fixed_point` — any f; converges when c·Lip(g) < 1 (small steps, or a stiff linear part
+* :class:`FixedPoint` — any f; converges when c·Lip(g) < 1 (small steps, or a stiff linear part
   moved into λ). Gradients flow through the iterations, which converge with the iterates.
-* :func:`pointwise_newton` — for a right-hand side that acts element by element (a neuron's
+* :class:`PointwiseNewton` — for a right-hand side that acts element by element (a neuron's
   dv/dt): Newton with the exact elementwise derivative, one differentiable Newton step at the
   solution, so gradients are those of the implicit function theorem. Exact in one step for an
   affine dv/dt (LIF, IF) however stiff.
@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["Solve", "fixed_point", "pointwise_newton", "DEFAULT_MAX_ITER"]
+__all__ = ["Solve", "FixedPoint", "PointwiseNewton", "DEFAULT_MAX_ITER"]
 
 Rhs = Callable[[torch.Tensor], torch.Tensor]
 #: ``solve(b, c, lam, g, guess) -> y``
@@ -42,14 +42,17 @@ def _not_converged(kind: str, max_iter: int, hint: str) -> RuntimeError:
     return RuntimeError(f"the implicit step did not converge in {max_iter} {kind} iterations; {hint}")
 
 
-def fixed_point(tol: float | None = None, max_iter: int = DEFAULT_MAX_ITER) -> Solve:
+class FixedPoint:
     """y ← (b + c·g(y)) / (1 + c·λ) until every entry changes by less than ``tol``·(1 + |y|)."""
 
-    def solve(b, c, lam, g, guess):
+    def __init__(self, tol: float | None = None, max_iter: int = DEFAULT_MAX_ITER) -> None:
+        self.tol, self.max_iter = tol, max_iter
+
+    def __call__(self, b, c, lam, g, guess):
         scale = None if lam is None else 1.0 + c * lam
-        threshold = _default_tol(b.dtype) if tol is None else tol
+        threshold = _default_tol(b.dtype) if self.tol is None else self.tol
         y = guess
-        for _ in range(max_iter):
+        for _ in range(self.max_iter):
             y_new = b + c * g(y)
             if scale is not None:
                 y_new = y_new / scale
@@ -59,12 +62,10 @@ def fixed_point(tol: float | None = None, max_iter: int = DEFAULT_MAX_ITER) -> S
                 return y
         raise _not_converged(
             "fixed-point",
-            max_iter,
+            self.max_iter,
             "the step is too large for this right-hand side (c·Lipschitz ≥ 1): take a smaller step, "
             "pass a stiff linear part as options={'linear': lam}, or raise options['max_iter']",
         )
-
-    return solve
 
 
 def _value_and_slope(g: Rhs, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,15 +83,18 @@ def _detached(x):
     return x.detach() if isinstance(x, torch.Tensor) else x
 
 
-def pointwise_newton(tol: float | None = None, max_iter: int = 20) -> Solve:
+class PointwiseNewton:
     """Newton for an elementwise g; the returned y carries the implicit-function gradient."""
 
-    def solve(b, c, lam, g, guess):
-        threshold = _default_tol(b.dtype) if tol is None else tol
+    def __init__(self, tol: float | None = None, max_iter: int = 20) -> None:
+        self.tol, self.max_iter = tol, max_iter
+
+    def __call__(self, b, c, lam, g, guess):
+        threshold = _default_tol(b.dtype) if self.tol is None else self.tol
         cd, bd = _detached(c), b.detach()
         one = 1.0 if lam is None else 1.0 + cd * _detached(lam)
         y = guess.detach()
-        for _ in range(max_iter):
+        for _ in range(self.max_iter):
             value, slope = _value_and_slope(g, y)
             jac = one - cd * slope
             y_new = y - (one * y - bd - cd * value) / jac
@@ -99,10 +103,8 @@ def pointwise_newton(tol: float | None = None, max_iter: int = 20) -> Solve:
             if done:
                 break
         else:
-            raise _not_converged("Newton", max_iter, "the right-hand side may not be elementwise in the state")
+            raise _not_converged("Newton", self.max_iter, "the right-hand side may not be elementwise in the state")
         # One Newton step from the (detached) solution with everything else differentiable: the
         # value stays y, the gradient is (db + c·∂g) / (1 + cλ − c·g'), the implicit-function one.
         scale = 1.0 if lam is None else 1.0 + c * lam
         return y - (scale * y - b - c * g(y)) / jac
-
-    return solve

@@ -76,6 +76,7 @@ class GrunwaldLetnikov(FractionalMethod):
 
     name = "gl"
     multi_term = True
+    caches = {"_scale": None}
 
     @staticmethod
     def order(alpha: float) -> float:
@@ -133,6 +134,7 @@ class L1(FractionalMethod):
     name = "l1"
     multi_term = True
     option_names = IMPLICIT_OPTIONS
+    caches = {"_scale": None}
 
     @staticmethod
     def order(alpha: float) -> float:
@@ -195,6 +197,7 @@ class _ProductIntegration(FractionalMethod):
     increment_form = True
     #: Number of history sums (kernels) over the one past of f.
     kernels = 1
+    caches = {"_constants": None, "_tables": {}, "_h_alpha": None}
 
     def reset(self) -> None:
         super().reset()
