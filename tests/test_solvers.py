@@ -386,3 +386,43 @@ def test_odeint_bad_input():
         fn.odeint(lambda t, y: y, torch.ones(1), torch.linspace(0, 1, 3), "dopri5")
     with pytest.raises(ValueError, match="strictly increasing"):
         fn.odeint(lambda t, y: y, torch.ones(1), torch.tensor([0.0, 0.0]), "euler")
+
+
+def direct_windowed(method, alpha, lam, forcing, n_steps, h, window):
+    """The windowed schemes written out directly (O(N²) loops): D^α y = −λ y + forcing(t), y0 = 1."""
+    from fracneuron.weights import l1_weights, rectangle_weights, trapezoid_start_weights, trapezoid_weights
+
+    b = rectangle_weights(alpha, n_steps).tolist()
+    a = trapezoid_weights(alpha, n_steps).tolist()
+    s = trapezoid_start_weights(alpha, n_steps).tolist()
+    c = l1_weights(alpha, n_steps).tolist()
+    ha, g1 = h**alpha, math.gamma(2 - alpha) * h**alpha
+    y, f = [1.0], []
+    for n in range(1, n_steps + 1):
+        f.append(-lam * y[-1] + forcing((n - 1) * h))
+        lo = max(0, n - window)
+        if method == "pred":
+            y.append(1.0 + ha * sum(b[n - 1 - j] * f[j] for j in range(lo, n)))
+            continue
+        trapezoid = sum(a[n - j] * f[j] for j in range(max(1, lo), n)) + (s[n] * f[0] if n <= window else 0.0)
+        if method == "abm":
+            predictor = 1.0 + ha * sum(b[n - 1 - j] * f[j] for j in range(lo, n))
+            y.append(1.0 + ha * (a[0] * (-lam * predictor + forcing(n * h)) + trapezoid))
+        elif method == "trap":
+            y.append((1.0 + ha * (a[0] * forcing(n * h) + trapezoid)) / (1 + ha * a[0] * lam))
+        else:  # l1: y_n − y_{n-1} + Σ_{k=1}^{min(n-1, L)} b_k (y_{n-k} − y_{n-k-1}) = g1 f(t_n, y_n)
+            known = y[-1] - sum(c[k] * (y[n - k] - y[n - k - 1]) for k in range(1, min(n - 1, window) + 1))
+            y.append((known + g1 * forcing(n * h)) / (1 + g1 * lam))
+    return torch.tensor(y, dtype=F64)
+
+
+@pytest.mark.parametrize("method", ["pred", "abm", "trap", "l1"])
+def test_memory_window_is_the_truncated_scheme(method):
+    # the short-memory principle: the scheme's weights beyond lag L dropped (f_0's too, once out of reach)
+    n_steps, h, window, lam, alpha = 30, 0.1, 5, 0.7, 0.6
+    forcing = lambda time: math.cos(3 * time)  # noqa: E731
+    t = torch.arange(n_steps + 1, dtype=F64) * h
+    options = {"memory": window, **({"linear": lam} if method in ("trap", "l1") else {})}
+    func = (lambda t, y: -lam * y + torch.cos(3 * t)) if "linear" not in options else (lambda t, y: torch.cos(3 * t) * torch.ones_like(y))
+    y = fn.fdeint(func, torch.ones(1, dtype=F64), t, alpha, method, options)[:, 0]
+    torch.testing.assert_close(y, direct_windowed(method, alpha, lam, forcing, n_steps, h, window), rtol=1e-12, atol=1e-13)
