@@ -86,8 +86,8 @@ class GrunwaldLetnikov(FractionalMethod):
     def accepts_memory(cls, name: str) -> bool:
         return True  # any registered engine (the registry refuses unknown names)
 
-    def __init__(self, order, memory=MemoryChoice(), *, engine: MemoryEngine | None = None, **kwargs) -> None:
-        self.engine = engine if engine is not None else _engine(memory)
+    def __init__(self, order, memory=MemoryChoice(), **kwargs) -> None:
+        self.engine = _engine(memory)
         super().__init__(order, memory, **kwargs)
 
     def reset(self) -> None:
