@@ -12,8 +12,9 @@ Each step n (grid step h, input x_n) is *charge → fire → reset*:
 (see :mod:`fracneuron.memory.base`). The charge belongs to the memory (``memory.charge(v, rhs,
 h, rest)``, rhs(v) = f(v, x_n)), so a memory with another scheme — ``SNNWrapper``'s ``l1``,
 ``pred``, ``abm``, ``trap`` — steps the same neuron. At α = 1, h = 1 this is the forward-Euler
-neuron of SpikingJelly: ``LIFNeuron(tau)`` equals ``LIFNode(tau=tau, decay_input=True, v_reset=None)`` bit for
-bit, and with ``spk_reset="hard", v_reset=r`` it equals ``LIFNode(tau, v_reset=r)``.
+neuron of SpikingJelly: ``LIFNeuron(tau)`` equals ``LIFNode(tau=tau, decay_input=True,
+v_reset=None)`` bit for bit, and with ``spk_reset="hard", v_reset=r`` it equals
+``LIFNode(tau, v_reset=r)``.
 
 Shapes: inputs are batch-first, ``[B, *features]`` per step (``step_mode="s"``) or
 ``[T, B, *features]`` per sequence (``step_mode="m"``).

@@ -6,9 +6,14 @@ r"""``SNNWrapper``: spikeDE's workflow on fracneuron's native neurons.
 
 The wrapper gives every neuron (``fracneuron.neuron`` modules, in ``net.modules()`` order: the
 "layers" of a per-layer α) a fractional memory with the configured order, replacing the one the
-neuron was built with, sets it to single-step mode, and drives ``net(x[k])`` once per time step: each neuron charges (with the chosen method, on the grid step h
-of ``t``), fires and resets, exactly as it does on its own. Shapes are found on the first step, so
-no shape registration is needed (``_set_neuron_shapes`` is accepted and does nothing).
+neuron was built with, sets it to single-step mode, and drives ``net(x[k])`` once per time
+step: each neuron charges (with the chosen method), fires and resets, exactly as it does on its
+own (:mod:`fracneuron.solvers.charge`). Shapes are found on the first step, so no shape
+registration is needed (``_set_neuron_shapes`` is accepted and does nothing).
+
+Time: ``t`` holds one time per input (T values) or spikeDE's T + 1 grid points; it must be
+uniform, and its spacing is the step h of every neuron (``options["step_size"]``, if given, must
+agree). Outputs are ``[T, B, ...]``: the network's output after each step.
 
 Orders (spikeDE's rules):
 
@@ -66,7 +71,9 @@ def _per_layer_coefficients(coefficients, alphas: list, n_layers: int) -> list:
     if coefficients is None:
         return [None] * n_layers
     if len(coefficients) != n_layers:
-        raise ValueError(f"a nested multi_coefficient needs one entry per neuron layer ({n_layers}), got {len(coefficients)}")
+        raise ValueError(
+            f"a nested multi_coefficient needs one entry per neuron layer ({n_layers}), got {len(coefficients)}"
+        )
     out = []
     for a, c in zip(alphas, coefficients):
         c = _plain(c)
@@ -178,7 +185,10 @@ class SNNWrapper(nn.Module):
         n = len(neurons)
         if self.integrator.startswith("odeint"):
             if multi_coefficient is not None or learn_alpha is not False or learn_coefficient is not False:
-                raise ValueError(f"integrator {integrator!r} is integer order (alpha = 1): no multi_coefficient, learn_alpha or learn_coefficient")
+                raise ValueError(
+                    f"integrator {integrator!r} is integer order (alpha = 1): "
+                    "no multi_coefficient, learn_alpha or learn_coefficient"
+                )
             orders = [(1.0, None)] * n
         else:
             orders = layer_orders(alpha, multi_coefficient, n, alpha_mode)
@@ -230,7 +240,8 @@ class SNNWrapper(nn.Module):
                 f"got {t.shape[0]} times for x with {steps} steps"
             )
         h = uniform_step(t)
-        if step_size is not None and (isinstance(step_size, bool) or not isinstance(step_size, (int, float)) or step_size <= 0):
+        valid = isinstance(step_size, (int, float)) and not isinstance(step_size, bool) and step_size > 0
+        if step_size is not None and not valid:
             raise ValueError(f"options['step_size'] must be a number > 0, got {step_size!r}")
         if h == 0.0:
             return float(step_size or 1.0)
@@ -264,7 +275,9 @@ class SNNWrapper(nn.Module):
             neuron.reset()
         self._configuration = key
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, method: str = "gl", options: dict | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, t: torch.Tensor, method: str = "gl", options: dict | None = None
+    ) -> torch.Tensor:
         """Run ``x`` ``[T, B, ...]`` on the grid ``t`` (T or T + 1 uniform times); returns the
         network's output at every step, ``[T, B, ...]``.
 

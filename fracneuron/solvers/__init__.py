@@ -11,6 +11,7 @@ plugin hook; :class:`MethodMemory` lets a native neuron charge with any of them.
 
 from .adjoint import fdeint_adjoint
 from .base import FractionalMethod, MemoryChoice, integrate
+from .charge import MethodMemory
 from .fdeint import fdeint, memory_choice, method_class
 from .methods import L1, AdamsBashforthMoulton, GrunwaldLetnikov, ProductRectangle, ProductTrapezoid
 from .odeint import odeint
@@ -20,6 +21,7 @@ __all__ = [
     "fdeint_adjoint",
     "odeint",
     "FractionalMethod",
+    "MethodMemory",
     "MemoryChoice",
     "integrate",
     "memory_choice",

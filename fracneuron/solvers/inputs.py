@@ -39,7 +39,8 @@ def uniform_step(t: object, name: str = "t") -> float:
         return 0.0
     steps = times.diff()
     if not bool((steps > 0).all()):
-        raise ValueError(f"{name} must be strictly increasing (got a step <= 0 at index {int((steps <= 0).nonzero()[0]) + 1})")
+        first = int((steps <= 0).nonzero()[0]) + 1
+        raise ValueError(f"{name} must be strictly increasing (got a step <= 0 at index {first})")
     h = float((times[-1] - times[0]) / (times.numel() - 1))
     # Rounding of t itself (float32 linspace) moves steps by a few ulps of |t|; anything larger
     # is a non-uniform grid, which the fixed-step weights would silently get wrong.
@@ -107,7 +108,8 @@ def order_and_layout(
         for i, a in enumerate(alpha):
             if isinstance(a, torch.Tensor) and a.numel() != 1:
                 raise ValueError(f"alpha[{i}] of a multi-term alpha must be a scalar, got shape {tuple(a.shape)}")
-        check_alpha_list([float(a.detach()) if isinstance(a, torch.Tensor) else float(a) for a in alpha], None if coefficients is None else _coefficient_list(coefficients))
+        values = [float(a.detach()) if isinstance(a, torch.Tensor) else float(a) for a in alpha]
+        check_alpha_list(values, None if coefficients is None else _coefficient_list(coefficients))
         alphas = torch.stack([_as_float64(a, y0).reshape(()) for a in alpha])
         coefs = None
         if coefficients is not None:

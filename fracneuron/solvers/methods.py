@@ -300,7 +300,8 @@ class ProductRectangle(_ProductIntegration):
 
     def local(self, y_prev, g_prev, rhs, prepared):
         scaled_b0, history = prepared
-        return _plus(y_prev + scaled_b0 * g_prev, history)  # not addcmul: a fused multiply-add would round differently from Euler at α = 1
+        # not addcmul: a fused multiply-add would round differently from Euler's y + h·f at α = 1
+        return _plus(y_prev + scaled_b0 * g_prev, history)
 
 
 class _Trapezoid(_ProductIntegration):

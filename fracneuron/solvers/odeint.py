@@ -39,7 +39,9 @@ def rk4_step(func: Func, t: torch.Tensor, y: torch.Tensor, dt, f: torch.Tensor |
 ODE_STEPS = {"euler": euler_step, "rk4": rk4_step}
 
 
-def odeint(func: Func, y0: torch.Tensor, t: torch.Tensor, method: str = "euler", options: dict | None = None) -> torch.Tensor:
+def odeint(
+    func: Func, y0: torch.Tensor, t: torch.Tensor, method: str = "euler", options: dict | None = None
+) -> torch.Tensor:
     """Solve dy/dt = func(t, y), y(t_0) = y0 at the times ``t``; returns ``[len(t), *y0.shape]``."""
     if not callable(func):
         raise TypeError(f"func must be callable as func(t, y), got {type(func).__name__}")
@@ -56,7 +58,8 @@ def odeint(func: Func, y0: torch.Tensor, t: torch.Tensor, method: str = "euler",
     def rhs(time, y):
         out = func(time, y)
         if not isinstance(out, torch.Tensor) or out.shape != y.shape:
-            raise ValueError(f"func must return a tensor of y's shape {tuple(y.shape)}, got {getattr(out, 'shape', type(out))}")
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(f"func must return a tensor of y's shape {tuple(y.shape)}, got {got}")
         return out
 
     states = [y0]
