@@ -6,6 +6,10 @@ run's configuration. Batch order and spike encoding are drawn from generators se
 ``(seed, epoch)`` (see :mod:`fracneuron.train.loop`), so a run resumed after epoch k sees exactly
 the batches the uninterrupted run saw: resuming reproduces it to the last bit on the same machine.
 
+The learning rate of an epoch follows the cosine schedule of the run's ``--epochs``: resuming an
+interrupted run with the same ``--epochs`` reproduces it; resuming with more epochs stretches the
+schedule from the saved epoch on.
+
 Files are written atomically (temporary file, then rename) and read with ``weights_only=True``.
 """
 

@@ -89,7 +89,7 @@ class TrainConfig:
     per_neuron: bool = True  # a learned single-term α: one per neuron (False: one per layer)
     memory: str = "exact"
     memory_options: dict = field(default_factory=dict)
-    epochs: int = 8
+    epochs: int = 6
     batch_size: int = 64
     lr: float = 1e-2
     hidden: int = 128

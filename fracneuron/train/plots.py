@@ -175,13 +175,14 @@ def _log_trace(ax, t: torch.Tensor, v: torch.Tensor, marker: str, color: str, la
 
 def _pick_neurons(current: torch.Tensor, alpha, config: TrainConfig) -> torch.Tensor:
     """Neurons worth watching: among those that fire now and then (1 to T/3 spikes) under the
-    run's α, the ones whose potential differs most between α = 1 and the run's α."""
+    run's α, the ones driven most by the input (not by their bias) whose potential differs most
+    between α = 1 and the run's α."""
     v_frac, spikes = _simulate(current, alpha, config)
     v_lif, _ = _simulate(current, 1.0, config)
     counts = spikes.sum(0)
     active = (counts >= 1) & (counts <= current.shape[0] // 3)
-    difference = (v_frac - v_lif).abs().mean(0)
-    score = torch.where(active, difference + 1e3, difference)  # active neurons first
+    interest = (v_frac - v_lif).abs().mean(0) * current.std(0)
+    score = torch.where(active, interest + 1e3, interest)  # active neurons first
     return torch.argsort(score, descending=True)[:TRACES]
 
 

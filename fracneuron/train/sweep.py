@@ -2,7 +2,7 @@
 
 Grid, per dataset (same architecture, epochs, batch size and learning rate in every row):
 
-* the headline framework: α = 1 (LIF), fixed α = 0.8 and 0.5, learned α (per neuron, from 0.8);
+* in the chosen frameworks: α = 1 (LIF), fixed α = 0.8 and 0.5, learned α (per neuron, from 0.8);
 * the other frameworks at α = 1, to show the same network trains the same anywhere;
 
 each for every seed. Each run is a normal :func:`fracneuron.train.runner.train` call whose
@@ -46,11 +46,12 @@ class Row:
     per_neuron: bool
 
 
-def grid(datasets: list[str], framework: str) -> list[Row]:
+def grid(datasets: list[str], frameworks: list[str]) -> list[Row]:
+    """Every α setting in each of ``frameworks``; α = 1 in the other frameworks."""
     rows = []
     for dataset in datasets:
-        rows += [Row(dataset, framework, label, alpha, per) for label, alpha, per in SETTINGS]
-        rows += [Row(dataset, other, SETTINGS[0][0], "1", False) for other in FRAMEWORKS if other != framework]
+        rows += [Row(dataset, fw, label, alpha, per) for label, alpha, per in SETTINGS for fw in frameworks]
+        rows += [Row(dataset, other, SETTINGS[0][0], "1", False) for other in FRAMEWORKS if other not in frameworks]
     return rows
 
 
@@ -115,7 +116,7 @@ def _pm(pair: tuple[float, float], digits: int = 1) -> str:
     return f"{pair[0]:.{digits}f} ± {pair[1]:.{digits}f}"
 
 
-def markdown(results: dict[Row, list[dict]], *, framework: str, seeds: list[int], epochs: dict[str, int],
+def markdown(results: dict[Row, list[dict]], *, frameworks: list[str], seeds: list[int], epochs: dict[str, int],
              command: str, base: dict, environment: str) -> str:
     """docs/results.md, complete."""
     stats = {row: aggregate(runs) for row, runs in results.items()}
@@ -135,21 +136,27 @@ def markdown(results: dict[Row, list[dict]], *, framework: str, seeds: list[int]
         f"{defaults.lr:g} (cosine), τ = {defaults.tau:g} (β = {1 - 1 / defaults.tau:g}), hard reset to 0, "
         f"arctan surrogate. Test accuracy after the last epoch, mean ± std over seeds {', '.join(map(str, seeds))} "
         "(seeds change the initial weights and the batch order; the train/test split is fixed). "
-        "Seconds per epoch are training time only, measured on a shared 2-core CPU machine: compare them "
-        "within this table, not across machines.",
+        "Seconds per epoch: training time only, on the machine of the Environment line; on a machine shared "
+        "with other jobs the ± shows their interference, so compare timings with care.",
         "",
         f"Environment: {environment}",
         "",
     ]
     for dataset in datasets:
-        rows = [row for row in results if row.dataset == dataset and row.framework == framework]
+        rows = [row for row in results if row.dataset == dataset and row.framework in frameworks]
         lines += [f"## {dataset}", "", f"{next(iter(stats[r]['dataset'] for r in rows))}.", ""]
         lines += ["| model | framework | test accuracy (%) | s / epoch | α after training |", "|---|---|---|---|---|"]
         for row in rows:
             s = stats[row]
             alpha = "1" if s["alpha"] is None else _pm(s["alpha"], 3) if row.alpha.startswith("learn") else row.alpha
             lines.append(f"| {row.label} | {row.framework} | {_pm(s['acc'])} | {_pm(s['sec'])} | {alpha} |")
-        lines += ["", _verdict(stats, rows), ""]
+        lines.append("")
+        for fw in frameworks:
+            mine = [r for r in rows if r.framework == fw]
+            lines += [_verdict(stats, mine), ""]
+            lines += [_learned_note(results[r], defaults.tau) for r in mine if r.alpha.startswith("learn")]
+            lines.append("")
+        lines.append("")
         if dataset == "mnist1d":
             lines += [
                 "Published MNIST-1D reference points (same 4000/1000 split; non-spiking models that see the "
@@ -178,6 +185,28 @@ def _architecture_text(stats: dict) -> str:
     return "; ".join(f"{arch} ({params:,} parameters)" for arch, params in shown.items())
 
 
+def _learned_note(runs: list[dict], tau: float) -> str:
+    """Where the learned orders went, per layer, pooled over the seeds."""
+    parts, any_below = [], False
+    for layer in range(len(runs[0]["alpha"])):
+        values = [a for m in runs for a in m["alpha"][layer]]
+        share = lambda test: sum(map(test, values)) / len(values)  # noqa: E731
+        below = share(lambda a: a < 1 / tau)
+        any_below |= below > 0
+        parts.append(
+            f"layer {layer + 1}: mean {statistics.fmean(values):.2f}, {share(lambda a: a <= 0.05):.0%} of the "
+            f"neurons at α ≤ 0.05, {share(lambda a: a >= 0.95):.0%} at α ≥ 0.95, {below:.0%} below 1/τ"
+        )
+    text = f"{runs[0]['config']['framework']}, learned α (per neuron, pooled over seeds) — " + "; ".join(parts) + "."
+    if any_below:
+        text += (
+            f" Below α = 1/τ = {1 / tau:g} the explicit step's weight on the last potential, α − 1/τ, is "
+            "negative: such a neuron subtracts part of its last potential, closer to a change detector than "
+            "to an integrator."
+        )
+    return text
+
+
 def _verdict(stats: dict, rows: list[Row]) -> str:
     """One honest sentence: the best fractional row against LIF, with the seed spread."""
     lif = next(r for r in rows if r.alpha == "1")
@@ -193,6 +222,6 @@ def _verdict(stats: dict, rows: list[Row]) -> str:
     else:
         verdict = "worse than"
     return (
-        f"Best fractional row: {best.label} at {m_best:.1f} %, {gap:+.1f} points vs LIF ({m_lif:.1f} %): "
-        f"{verdict} LIF (largest seed std {noise:.1f})."
+        f"{lif.framework}: best fractional row {best.label} at {m_best:.1f} %, {gap:+.1f} points vs LIF "
+        f"({m_lif:.1f} %): {verdict} LIF (largest seed std {noise:.1f})."
     )
