@@ -24,7 +24,10 @@ __all__ = ["train"]
 
 
 def train(config: TrainConfig, *, echo=print) -> dict:
-    """Train as ``config`` says; return the metrics (on every rank; rank 0 writes the files)."""
+    """Train as ``config`` says; return the metrics (on every rank; rank 0 writes the files).
+
+    Sets torch's CPU thread count to ``config.threads`` for the process.
+    """
     config.validate()
     _require_extras(config)
     framework_check(config.framework)
@@ -52,12 +55,18 @@ def _require_extras(config: TrainConfig) -> None:
 
 
 def _check_paths(config: TrainConfig) -> Path:
+    """Check (and create) the output directory now, not after the training."""
     out = Path(config.out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {str(out)!r} is a file, not a directory")
     for option, value in (("--save", config.save), ("--resume", config.resume)):
         if value is not None and Path(value).is_dir():
             raise ConfigError(f"{option} {value!r} is a directory; give a file path such as run.pt")
+    for option, folder in (("--out", out), ("--save", Path(config.save or ".").parent)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{option}: {str(folder)!r} cannot be created: {exc.strerror or exc}") from None
     return out
 
 
@@ -105,7 +114,6 @@ def _train(config: TrainConfig, ctx: distributed.Context, out: Path, echo) -> di
 
     outputs: list[Path] = []
     if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
         if config.plots:
             title = f"{config.dataset} · {config.framework} · α {config.alpha_spec} · seed {config.seed}"
             outputs += plots.write_all(model, data, config, run.history, out, title)

@@ -154,8 +154,7 @@ def markdown(results: dict[Row, list[dict]], *, frameworks: list[str], seeds: li
         for fw in frameworks:
             mine = [r for r in rows if r.framework == fw]
             lines += [_verdict(stats, mine), ""]
-            lines += [_learned_note(results[r], defaults.tau) for r in mine if r.alpha.startswith("learn")]
-            lines.append("")
+            lines += [_learned_note(results[r], defaults.tau) + "\n" for r in mine if r.alpha.startswith("learn")]
         lines.append("")
         if dataset == "mnist1d":
             lines += [
