@@ -1,0 +1,24 @@
+"""``fracneuron train``: a (fractional) spiking network trained end to end on offline data.
+
+    fracneuron train                                   # MNIST-1D, SpikingJelly, α = 0.5
+    fracneuron train --dataset digits --framework snntorch --alpha learn
+    torchrun --nproc_per_node=2 -m fracneuron train --ddp
+
+In Python::
+
+    from fracneuron.train import TrainConfig, train
+    metrics = train(TrainConfig(dataset="digits", alpha="0.8", epochs=5))
+
+Modules: :mod:`.config` (options and checks), :mod:`.data` (datasets, spike encoding),
+:mod:`.models` (the same network in SpikingJelly, snnTorch and native fracneuron),
+:mod:`.loop` (training, evaluation, checkpoint/resume), :mod:`.distributed` (DDP),
+:mod:`.plots`, :mod:`.report`, :mod:`.runner` (one run end to end), :mod:`.sweep` (the results
+table of ``docs/results.md``), :mod:`.cli`. Needs the ``train`` extra
+(``pip install 'fracneuron[train]'``: tqdm, matplotlib, scikit-learn, mnist1d).
+"""
+
+from .config import ConfigError, TrainConfig
+from .data import MissingDependency
+from .runner import train
+
+__all__ = ["TrainConfig", "ConfigError", "MissingDependency", "train"]
