@@ -83,7 +83,7 @@ class TrainConfig:
     """Every option of one run (the command-line flags, ``-`` written ``_``)."""
 
     dataset: str = "mnist1d"
-    framework: str = "native"
+    framework: str = "spikingjelly"
     alpha: str = "learn"
     coefficients: list[float] | None = None
     per_neuron: bool = True  # a learned single-term α: one per neuron (False: one per layer)
