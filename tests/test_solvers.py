@@ -17,13 +17,7 @@ ALPHAS = torch.tensor([0.3, 0.6, 0.9], dtype=F64)
 METHODS = ["gl", "l1", "pred", "abm", "trap"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    # Tiny states: thread hand-offs cost more than they save (and keep timings stable).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def gamma(x):

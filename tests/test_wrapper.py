@@ -18,12 +18,7 @@ F64 = torch.float64
 METHODS = ["gl", "l1", "pred", "abm", "trap"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 class MLP(nn.Module):
