@@ -137,6 +137,7 @@ class ModeConvolution:
         if near.shape[0] != k0 + L - 1 or amp.shape[0] != self.modes.shape[0]:
             raise ValueError(f"need near [{k0 + L - 1}, P] and amp [{self.modes.shape[0]}, P]")
         self.inner = near[k0:]  # ρ_{L-1} … ρ_1
+        self.inner_ascending = self.inner.detach().flip(0)  # ρ_1 … ρ_{L-1}, for the backward
         self.head_table = near.unfold(0, k0, 1).flip(0).transpose(1, 2)  # [L, k0, P]
         self.amp = amp
         if self.block_start > 0:  # continuing mid-block (after detach or a move): redo the far part
@@ -227,27 +228,33 @@ class ModeConvolution:
         g = grad_y.reshape(-1)
         i = m - m0
         state.block_grad[i] = g
-        if i > 0:  # the inner sum's sources m0 … m−1
-            weights, target = self.inner[L - 1 - i :].detach(), state.rows(m - i, m)
-            if self.per_neuron:
-                self._neurons(target).addcmul_(weights.unsqueeze(1), self._neurons(g.unsqueeze(0)))
-            else:
-                target.addr_(weights[:, 0], g)
-            if need_weights:
-                state.grads[0][L - 1 - i :] += self._weighted_dot(self.rows(m - i, m), g.unsqueeze(0))[:, 0]
+        if need_weights and i > 0:  # ∂L/∂ρ_k += ⟨ḡ_m, x_{m−k}⟩ over the inner lags
+            state.grads[0][L - 1 - i :] += self._weighted_dot(self.rows(m - i, m), g.unsqueeze(0))[:, 0]
         first = m == self.first_recorded
         flush = m == m0 or first
         if flush:
             self._flush_block(state, m0, first, need_weights)
-        grad_x = state.rows(m - 1, m)[0].clone().reshape(self.shape) if need_x else None
+        grad_x = self._input_grad(state, m, i) if need_x else None
         if flush:
-            state.block_grad.zero_()
             state.slide(L)
         if not first:
             return grad_x, None, None, None
         self.backward_state = None  # the pass is complete: free the accumulators now
         grads = state.grads or [None, None, None]
         return grad_x, *grads
+
+    def _input_grad(self, state: _Backward, m: int, i: int) -> torch.Tensor:
+        """∂L/∂x_{m-1}: what the window collected (head and mode terms) plus the inner terms of the
+        block's later steps, gathered: Σ_{i'=i}^{L-1} ρ_{i'-i+1} ḡ_{m0+i'} (a read, not a scatter)."""
+        row = state.rows(m - 1, m)[0]
+        if i == 0:  # x_{m0-1} is a head state of its block, not an inner one
+            return row.clone().reshape(self.shape)
+        weights, later = self.inner_ascending[: self.block - i], state.block_grad[i:]
+        if self.per_neuron:
+            grad = torch.einsum("nf,nbf->bf", weights, self._neurons(later)).reshape(-1).add_(row)
+        else:
+            grad = torch.addmv(row, later.t(), weights[:, 0])
+        return grad.reshape(self.shape)
 
     def _weighted_dot(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Σ over the batch (and the neurons, one kernel per layer) of a[r] ⊙ b[c] -> [R, C, P]
@@ -261,7 +268,9 @@ class ModeConvolution:
         L, k0 = self.block, self.head
         K = self.modes.shape[0]
         amp, table = self.amp.detach(), self.head_table.detach()
-        G = state.block_grad
+        G = state.block_grad  # every row is written by its step before the flush, except
+        if first:  # rows of unrecorded steps before the first recorded one: stale, clear them
+            G[: self.first_recorded - m0].zero_()
         # the k0 states before the block: ∂L/∂x_{m0−k0+l} += Σ_i head[i, l] ḡ_i
         before = state.rows(m0 - k0, m0)
         if self.per_neuron:
