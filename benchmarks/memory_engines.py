@@ -194,19 +194,21 @@ def accuracy_table(T: int) -> None:
 
 def modes_table(tol: float = 1e-6) -> None:
     """K for tol over horizons 1e3 … 1e6 and α ∈ [0.2, 1) (each α alone, and one fit for all of them)."""
+    from fracneuron.memory.soe import SoeMemory
     from fracneuron.soe_fit import fit_rates
 
+    k0 = SoeMemory().exact_lags
     alphas = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
     rows = []
     for horizon in (10**3, 10**4, 10**5, 10**6):
         row = {"horizon": f"1e{len(str(horizon)) - 1}"}
         for a in alphas:
-            row[f"a={a:g}"] = fit_rates(tol, horizon, 8, a, a).modes
-        together = fit_rates(tol, horizon, 8, 0.2, 0.99)
+            row[f"a={a:g}"] = fit_rates(tol, horizon, k0, a, a).modes
+        together = fit_rates(tol, horizon, k0, 0.2, 0.99)
         row["all of [0.2,0.99]"] = together.modes
         row["max kernel error"] = f"{together.error:.1e}"
         rows.append(row)
-    print(f"K (modes) for tol={tol:g}, exact_lags=8:")
+    print(f"K (modes) for tol={tol:g}, exact_lags={k0} (the defaults):")
     print_table(rows, list(rows[0]))
 
 
