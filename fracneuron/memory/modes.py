@@ -157,10 +157,13 @@ class ModeConvolution:
     def _neurons(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], self.batch, self.features)
 
-    def _far(self) -> None:
-        """far[i] = Σ_q a_q λ_q^i M_q(m0) + Σ_l head[i, l] x_{m0−k0+l} for the block's L steps."""
-        m0, k0 = self.block_start, self.head
+    def _start_block(self, previous: int) -> None:
+        """Fold the chunk that left the previous block's window into the modes (previous > 0) and
+        compute the block's far part, far[i] = Σ_q a_q λ_q^i M_q(m0) + Σ_l head[i, l] x_{m0−k0+l}."""
+        m0, k0, L = self.block_start, self.head, self.block
         amp, table, before = self.amp.detach(), self.head_table.detach(), self.rows(m0 - k0, m0)
+        if previous > 0:
+            self.modes.mul_(self.decay).addmm_(self.chunk, self.rows(previous - k0, previous - k0 + L))
         if self.per_neuron:
             torch.mul(self._neurons(self.modes), amp.unsqueeze(1), out=self._neurons(self.scratch))
             torch.mm(self.powers, self.scratch, out=self.far)
@@ -168,6 +171,10 @@ class ModeConvolution:
         else:  # one kernel per layer: fold a into the [L, K] table
             torch.mm(self.powers * amp.reshape(1, -1), self.modes, out=self.far)
             self.far.addmm_(table[:, :, 0], before)
+
+    def _far(self) -> None:
+        """The far part of the current block (after a change of weights mid-block)."""
+        self._start_block(0)
 
     def _inner_sum(self, i: int, m: int) -> torch.Tensor:
         """y_m = far[i] + Σ_{j=m0}^{m-1} ρ_{m-j} x_j (flat [Q])."""
@@ -179,17 +186,9 @@ class ModeConvolution:
         return torch.addmv(self.far[i], x.t(), weights[:, 0])  # not a one-row mm: slow on CPU
 
     # ---------------------------------------------------------------- forward
-    def _advance_block(self, m: int) -> None:
-        """Start the block at step m: fold the chunk that left the near window into the modes."""
-        L, k0 = self.block, self.head
-        if m > 1:
-            prev = self.block_start
-            self.modes.mul_(self.decay).addmm_(self.chunk, self.rows(prev - k0, prev - k0 + L))
-        self.block_start = m
-        self._make_room(m)
-
-    def _make_room(self, m0: int) -> None:
-        """Room for the states m0 − 1 … m0 + L − 2 this block stores."""
+    def _make_room(self, m0: int, keep_from: int) -> None:
+        """Room for the states m0 − 1 … m0 + L − 2 this block stores; states < keep_from are not
+        read again (unless every state is kept for the weights' gradient)."""
         needed = m0 + self.block - 1 - self.offset
         if needed <= self.data.shape[0]:
             return
@@ -198,22 +197,23 @@ class ModeConvolution:
             grown[: self.n - self.offset] = self.data[: self.n - self.offset]
             self.data = grown
             return
-        # Only states ≥ m0 − k0 (the head and the next chunk) are read again: move them to the
-        # front (they sit ≥ 3L rows further on, so the copy does not overlap).
-        live = self.rows(m0 - self.head, self.n)
-        self.data[: live.shape[0]] = live
-        self.offset = m0 - self.head
+        live = self.rows(keep_from, self.n)
+        start = keep_from - self.offset
+        self.data[: live.shape[0]] = live if start >= live.shape[0] else live.clone()
+        self.offset = keep_from
 
     def forward_step(self, x_prev: torch.Tensor) -> torch.Tensor:
         """Append x_{m-1} and return y_m (same shape)."""
         m = self.n + 1
         new_block = self.block_start == 0 or m - self.block_start >= self.block
         if new_block:
-            self._advance_block(m)
+            previous, self.block_start = self.block_start, m
+            # keep the chunk of the previous block that joins the modes now, and the head
+            self._make_room(m, (previous if previous > 0 else m) - self.head)
         self.data[m - 1 - self.offset] = x_prev.reshape(-1)
         self.n = m
         if new_block:  # the head of the block ends with x_{m-1}: now stored
-            self._far()
+            self._start_block(previous)
         return self._inner_sum(m - self.block_start, m).reshape(self.shape)
 
     # --------------------------------------------------------------- backward
@@ -264,37 +264,35 @@ class ModeConvolution:
         return (a @ b.t()).unsqueeze(-1)
 
     def _flush_block(self, state: _Backward, m0: int, first: bool, need_weights: bool) -> None:
-        """Adjoint of the block's far part and of the chunk that built M(m0)."""
+        """Adjoint of the block's far part and of the chunk that built M(m0):
+        ∂L/∂x (head) += headᵀ ḡ;  Ā(m0) = Λᵀ ḡ + λ^L ⊙ Ā(m0+L);  ∂L/∂x (chunk) += chunkᵀ (a ⊙ Ā(m0))."""
         L, k0 = self.block, self.head
-        K = self.modes.shape[0]
         amp, table = self.amp.detach(), self.head_table.detach()
         G = state.block_grad  # every row is written by its step before the flush, except
         if first:  # rows of unrecorded steps before the first recorded one: stale, clear them
             G[: self.first_recorded - m0].zero_()
-        # the k0 states before the block: ∂L/∂x_{m0−k0+l} += Σ_i head[i, l] ḡ_i
         before = state.rows(m0 - k0, m0)
         if self.per_neuron:
             self._neurons(before).add_(torch.einsum("ilf,ibf->lbf", table, self._neurons(G)))
         else:
             before.addmm_(table[:, :, 0].t(), G)
+        adjoint, previous = state.next_adjoint, state.adjoint
+        torch.mm(self.powers.t(), G, out=adjoint)
+        adjoint.addcmul_(self.decay, previous)
+        lo = m0 - L - k0  # the chunk of states lo … lo + L − 1 built M(m0)
+        chunk_grad = None if first else state.rows(lo, lo + L)  # first: M(m0) is a constant
+        if chunk_grad is not None and self.per_neuron:
+            torch.mul(self._neurons(adjoint), amp.unsqueeze(1), out=self._neurons(self.scratch))
+            chunk_grad.addmm_(self.chunk.t(), self.scratch)
+        elif chunk_grad is not None:  # fold a into the [L, K] table
+            chunk_grad.addmm_(self.chunk.t() * amp.reshape(1, -1), adjoint)
         if need_weights:
             state.grads[1] += self._weighted_dot(G, self.rows(m0 - k0, m0))
-        adjoint = state.next_adjoint  # Ā(m0) = Λᵀ ḡ_block + λ^L ⊙ Ā(m0 + L)
-        torch.mm(self.powers.t(), G, out=adjoint)
-        adjoint.addcmul_(self.decay, state.adjoint)
-        if first:  # M(m0) is a constant of this graph (zero for a fresh sequence)
-            if need_weights and self.initial_modes is not None:
-                state.grads[2] += self._mode_dot(self.initial_modes, adjoint)
-        else:  # the chunk of states m0 − L − k0 … m0 − k0 − 1 built M(m0)
-            lo = m0 - L - k0
-            if self.per_neuron:
-                torch.mul(self._neurons(adjoint), amp.unsqueeze(1), out=self._neurons(self.scratch))
-                state.rows(lo, lo + L).addmm_(self.chunk.t(), self.scratch)
-            else:  # fold a into the [L, K] table
-                state.rows(lo, lo + L).addmm_(self.chunk.t() * amp.reshape(1, K), adjoint)
-            if need_weights:
+            if chunk_grad is not None:
                 state.grads[2] += self._mode_dot(self.chunk @ self.rows(lo, lo + L), adjoint)
-        state.adjoint, state.next_adjoint = adjoint, state.adjoint
+            elif self.initial_modes is not None:
+                state.grads[2] += self._mode_dot(self.initial_modes, adjoint)
+        state.adjoint, state.next_adjoint = adjoint, previous
 
     def _mode_dot(self, modes: torch.Tensor, adjoint: torch.Tensor) -> torch.Tensor:
         """Σ over the batch (and neurons, one kernel per layer) of modes ⊙ adjoint -> [K, P]."""
