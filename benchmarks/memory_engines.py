@@ -21,7 +21,7 @@ pass 4 GB), then the accuracy of ``soe`` against ``exact`` on a spiking LIF laye
 α ∈ {0.3, 0.6, 0.9}) and the number of modes K for tol = 1e-6. Usage::
 
     python benchmarks/memory_engines.py [--T 64 256 1024] [--device cpu]
-    python benchmarks/memory_engines.py --soe [--T 256 1024 4096] [--device cpu] [--threads N]
+    python benchmarks/memory_engines.py --soe [--T 256 1024 4096] [--device cpu] [--threads 1]
 """
 
 from __future__ import annotations
@@ -217,14 +217,22 @@ def main() -> None:
     parser.add_argument("--T", type=int, nargs="+", default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads per case (default: torch's)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per case (default: torch's; with --soe: 1, see below)",
+    )
     parser.add_argument("--soe", action="store_true", help="issue 6: soe vs SpikingJelly LIFNode and exact, accuracy, K")
     parser.add_argument("--accuracy-T", type=int, default=4096)
     args = parser.parse_args()
     if not args.soe:
         engine_table(args.T or [64, 256, 1024], args.device, args.repeats, args.threads)
         return
-    soe_table(args.T or [256, 1024, 4096], args.device, args.repeats, args.threads)
+    # One thread by default: SpikingJelly's per-step ops on [32, 1024] tensors are below torch's
+    # parallel grain size (they run on one thread anyway), and a second thread only adds fork/join
+    # waits to soe's small per-step ops, which on a shared machine cost more than the work.
+    soe_table(args.T or [256, 1024, 4096], args.device, args.repeats, args.threads or 1)
     print()
     accuracy_table(args.accuracy_T)
     print()
