@@ -8,7 +8,8 @@ and returns
 (the caller makes ρ_k for k0 < k < k0 + L equal to the exponential tail, so every lag sees one
 kernel) with fixed decays λ_q = e^{−s_q} and amplitudes a_q, one set per layer or one per
 neuron. Lags beyond k0 live in K *modes* M_q = Σ_{k>k0} λ_q^{k-k0-1} x_{m-k} per neuron: the
-state is (K + k0 + L) numbers per neuron whatever the length of the sequence.
+state is K modes plus a buffer of k0 + 4L recent states per neuron (and the L-step far part of the
+current block), whatever the length of the sequence.
 
 Blocks (chunked recurrence). Steps are grouped in blocks of L; the block starting at step m0 has
 
@@ -107,7 +108,7 @@ class ModeConvolution:
         self.chunk = torch.exp(-(L - 1 - i)[None, :] * s[:, None]).to(dtype)  # [K, L]: λ_q^{L-1-l}
         self.decay = torch.exp(-L * s).to(dtype).reshape(K, 1)  # λ^L
         self.modes = torch.zeros((K, B * F), dtype=dtype, device=device)  # M(block_start)
-        self.scratch = torch.empty_like(self.modes)  # a ⊙ M, a ⊙ Ā (one kernel per neuron)
+        self.scratch: torch.Tensor | None = None  # a ⊙ M, a ⊙ Ā (one kernel per neuron only)
         self.far = torch.zeros((L, B * F), dtype=dtype, device=device)  # far part of the block
         # Stored states: logical index j <-> row j - offset; rows j < 0 are zero.
         self.offset = 1 - head
@@ -116,6 +117,7 @@ class ModeConvolution:
         self.block_start = 0
         self.keep_all = False  # the backward needs every past state (weights need a gradient)
         self.inner: torch.Tensor | None = None
+        self.inner_ascending: torch.Tensor | None = None
         self.head_table: torch.Tensor | None = None
         self.amp: torch.Tensor | None = None
         # autograd bookkeeping
@@ -140,6 +142,8 @@ class ModeConvolution:
         self.inner_ascending = self.inner.detach().flip(0)  # ρ_1 … ρ_{L-1}, for the backward
         self.head_table = near.unfold(0, k0, 1).flip(0).transpose(1, 2)  # [L, k0, P]
         self.amp = amp
+        if self.per_neuron and self.scratch is None:
+            self.scratch = torch.empty_like(self.modes)
         if self.block_start > 0:  # continuing mid-block (after detach or a move): redo the far part
             self._far()
 

@@ -6,8 +6,8 @@ c_n = −Σ_{k=1}^{n} ω̂_k u_{n-k} with ω̂_k = ω_k exactly for k ≤ k0 (``
 
 fitted to the exact GL weights with relative error ≤ ``tol`` for every lag up to ``horizon``
 (:mod:`fracneuron.soe_fit`). The history then lives in K modes per neuron, updated blockwise
-(:mod:`fracneuron.memory.modes`): time O(T·K·N), state K + k0 + L numbers per neuron whatever T,
-and — for a fixed α — forward+backward memory of the engine independent of T.
+(:mod:`fracneuron.memory.modes`): time O(T·K·N), a state of K modes and k0 + 4L recent values per
+neuron whatever T, and — for a fixed α — forward+backward memory of the engine independent of T.
 
 Error. Σ_{k≥2} |ω_k| = 1 − α, so the fit changes each correction by at most
 tol·(1 − α)·max|u|; through the leak of a LIF neuron (τ ≥ 1 step) the potential moves by a few
@@ -18,10 +18,11 @@ Horizon policy. The rates are chosen once per sequence from ``tol``, α and ``ho
 following the power law and the relative kernel error grows like tol·(k/horizon)^{1+α}; the engine
 warns once. Pass a larger ``horizon`` (K grows by about 4 modes per decade) for longer runs.
 
-Learnable α. The rates do not depend on α; the amplitudes b_q(α) and the exact head are
-differentiable closed forms, recomputed at every sequence start and after ``detach()``, so the
-α-gradient is the exact gradient of the fitted kernel. The range of orders the rates cover is
-rounded outwards to 0.01, so K stays put while α drifts in training.
+Learnable α. The rates depend on α only through the range of orders they must cover, rounded
+outwards to 0.01 (so K stays put while α drifts in training) and fixed for a sequence; the
+amplitudes b_q(α) and the exact head are differentiable closed forms, recomputed at every
+sequence start and after ``detach()``, so the α-gradient is the exact gradient of the fitted
+kernel.
 """
 
 from __future__ import annotations
