@@ -192,6 +192,17 @@ def test_gradcheck_inputs_and_alpha(kwargs, alpha):
     assert torch.autograd.gradcheck(_with_alpha(mem, torch.randn(6, 2, 3, dtype=torch.float64)), (us, a))
 
 
+@pytest.mark.parametrize("alpha", [[0.605], [[0.305, 0.705]]], ids=["layer", "per-neuron"])
+def test_alpha_gradient_over_a_long_sequence(alpha):
+    # long enough for the stored past (kept for the α-gradient) to outgrow its first buffer
+    torch.manual_seed(12)
+    kwargs = dict(alpha=torch.tensor(alpha[0])) if isinstance(alpha[0], list) else dict(alpha=alpha[0])
+    mem = FractionalMemory(memory="soe", learn_alpha=True, memory_options=SMALL, **kwargs).double()
+    us = torch.randn(70, 3, 2, dtype=torch.float64)
+    a = torch.tensor(alpha, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a: _with_alpha(mem)(us, a).square().sum(), (a,))
+
+
 def test_gradcheck_fixed_alpha_through_many_blocks():
     torch.manual_seed(5)
     mem = FractionalMemory(0.5, "soe", memory_options=SMALL).double()
