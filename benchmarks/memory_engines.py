@@ -31,7 +31,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import cost_columns, measure, print_table  # noqa: E402
+from harness import cost_columns, fmt_mb, fmt_time, measure, print_table, ratio  # noqa: E402
 
 ENGINES = {
     "integer": dict(alpha=1.0, memory="exact", memory_options=None),
@@ -42,7 +42,13 @@ ENGINES = {
 
 
 def _spikingjelly_layer():
-    from spikingjelly.activation_based import functional, neuron, surrogate
+    # benchmarks/spikingjelly.py shadows the framework while this folder is on the path
+    here, saved = os.path.dirname(os.path.abspath(__file__)), sys.path[:]
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    try:
+        from spikingjelly.activation_based import functional, neuron, surrogate
+    finally:
+        sys.path[:] = saved
 
     layer = neuron.LIFNode(
         tau=2.0, decay_input=True, v_reset=None, surrogate_function=surrogate.Sigmoid(alpha=4.0), step_mode="m"
@@ -101,20 +107,11 @@ def soe_table(T_values, device: str, repeats: int, threads: int | None = None) -
 
     def run(engine: str, T: int, B: int, reps: int) -> dict:
         r = results[T, engine, B] = measure("memory_engines:case", dict(engine=engine, T=T, B=B, device=device), reps, threads)
-        sj = results[T, "spikingjelly", 32]
-        rows.append(
-            {
-                "T": T,
-                "B": B,
-                "engine": engine,
-                "K": r.get("modes", ""),
-                "fwd+bwd": fmt_time(r["time_s"]),
-                "peak mem": fmt_mb(r["peak_mb"]),
-                "time / SJ LIFNode": ratio(r["time_s"], sj["time_s"]) if B == 32 else "",
-                "mem / SJ LIFNode": ratio(r["peak_mb"], sj["peak_mb"]) if B == 32 else "",
-                "spike rate": r["spike_rate"],
-            }
-        )
+        if B == 32:
+            costs = cost_columns(r, results[T, "spikingjelly", 32], "SJ LIFNode")
+        else:  # no baseline at this batch size
+            costs = {"fwd+bwd": fmt_time(r["time_s"]), "peak mem": fmt_mb(r["peak_mb"])}
+        rows.append({"T": T, "B": B, "engine": engine, "K": r.get("modes", ""), **costs, "spike rate": r["spike_rate"]})
         return r
 
     for T in T_values:

@@ -8,7 +8,9 @@ detach), and on a spiking LIF layer.
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 import warnings
 
 import pytest
@@ -298,6 +300,26 @@ def test_detach_and_moves_keep_the_values():
     assert torch.equal(torch.stack(out), reference)
     mem.double()  # dtype move mid-sequence: the past follows the module
     assert mem(us[0].double()).dtype == torch.float64
+
+
+def test_copies_continue_the_sequence():
+    torch.manual_seed(13)
+    layer = LIFNeuron(tau=2.0, alpha=0.6, learn_alpha=True, memory="soe", memory_options=SMALL)
+    x = 1.5 * torch.rand(30, 2, 3)
+    for xt in x[:17]:
+        layer(xt)  # stop mid-block, with a graph attached
+
+    def rest(neuron):
+        out = []
+        for xt in x[17:]:
+            neuron(xt)
+            out.append(neuron.v)
+        return torch.stack(out).detach()
+
+    copies = [copy.deepcopy(layer), pickle.loads(pickle.dumps(layer))]
+    expected = rest(layer)
+    for clone in copies:
+        assert torch.equal(rest(clone), expected)
 
 
 def test_horizon_warning_is_issued_once():

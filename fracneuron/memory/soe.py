@@ -110,6 +110,15 @@ class SoeMemory(MemoryEngine):
         if self._conv is not None:
             self._conv, self._chain = self._conv.continued(fn), None
 
+    def __getstate__(self):
+        # deepcopy/pickle carry the past values, never the autograd graph; the copy recomputes
+        # its weights from the order at its next step (the same values)
+        state = self.__dict__.copy()
+        state["_chain"] = None
+        if self._conv is not None:
+            state["_conv"] = self._conv.continued(lambda t: t)
+        return state
+
     @property
     def steps(self) -> int:
         return 0 if self._conv is None else self._conv.n
