@@ -1,15 +1,27 @@
-"""Memory engines on a fractional LIF layer: forward+backward time and peak memory.
+"""Memory engines on a fractional LIF layer: forward+backward time and peak memory (issues 2 and 6).
 
 Layer: fracneuron.neuron.LIFNeuron (tau=2, soft reset, sigmoid surrogate), B = 32, N = 1024,
-input ~ N(0.3, 0.5²), loss = spike count, one forward+backward per timed run. Compared, in one run:
+input ~ N(0.3, 0.5²), loss = spike count, one forward+backward per timed run.
+
+Default run (issue 2), T ∈ {64, 256, 1024}, ratios against ``integer`` at the same T:
 
 * ``integer``: the plain integer-order update (the same layer at α = 1: no history at all);
 * ``exact``:   α = 0.6, the full GL history;
 * ``window``:  α = 0.6, the last L = 32 states.
 
-Ratios are against ``integer`` at the same T. Usage::
+``--soe`` (issue 6), T ∈ {256, 1024, 4096}, ratios against SpikingJelly's native ``LIFNode``
+(step_mode 'm', same τ, soft reset, sigmoid surrogate) and against ``exact``:
+
+* ``spikingjelly``: ``spikingjelly.activation_based.neuron.LIFNode`` (α = 1, the baseline);
+* ``soe``:   α = 0.6, sum-of-exponentials memory (tol = 1e-6, K modes);
+* ``exact``: α = 0.6, the full GL history;
+
+(above T = 2048 the exact engine runs at B = 8, against soe at B = 8: at B = 32 its RSS would
+pass 4 GB), then the accuracy of ``soe`` against ``exact`` on a spiking LIF layer (float64, T = 4096,
+α ∈ {0.3, 0.6, 0.9}) and the number of modes K for tol = 1e-6. Usage::
 
     python benchmarks/memory_engines.py [--T 64 256 1024] [--device cpu]
+    python benchmarks/memory_engines.py --soe [--T 256 1024 4096] [--device cpu] [--threads 1]
 """
 
 from __future__ import annotations
@@ -19,13 +31,29 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import cost_columns, measure, print_table  # noqa: E402
+from harness import cost_columns, fmt_mb, fmt_time, measure, print_table, ratio  # noqa: E402
 
 ENGINES = {
     "integer": dict(alpha=1.0, memory="exact", memory_options=None),
     "exact": dict(alpha=0.6, memory="exact", memory_options=None),
     "window": dict(alpha=0.6, memory="window", memory_options={"window": 32}),
+    "soe": dict(alpha=0.6, memory="soe", memory_options={"tol": 1e-6}),
 }
+
+
+def _spikingjelly_layer():
+    # benchmarks/spikingjelly.py shadows the framework while this folder is on the path
+    here, saved = os.path.dirname(os.path.abspath(__file__)), sys.path[:]
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    try:
+        from spikingjelly.activation_based import functional, neuron, surrogate
+    finally:
+        sys.path[:] = saved
+
+    layer = neuron.LIFNode(
+        tau=2.0, decay_input=True, v_reset=None, surrogate_function=surrogate.Sigmoid(alpha=4.0), step_mode="m"
+    )
+    return layer, lambda: functional.reset_net(layer)
 
 
 def case(engine: str, T: int, B: int = 32, N: int = 1024, device: str = "cpu"):
@@ -34,33 +62,178 @@ def case(engine: str, T: int, B: int = 32, N: int = 1024, device: str = "cpu"):
     from fracneuron.neuron import LIFNeuron
 
     torch.manual_seed(0)
-    config = ENGINES[engine]
-    layer = LIFNeuron(tau=2.0, surrogate_opt="sigmoid", surrogate_grad_scale=4.0, step_mode="m", **config).to(device)
+    if engine == "spikingjelly":
+        layer, reset = _spikingjelly_layer()
+        layer = layer.to(device)
+    else:
+        config = ENGINES[engine]
+        layer = LIFNeuron(tau=2.0, surrogate_opt="sigmoid", surrogate_grad_scale=4.0, step_mode="m", **config).to(device)
+        reset = layer.reset
     x = (0.3 + 0.5 * torch.randn(T, B, N, device=device)).requires_grad_()
 
     def run():
-        layer.reset()
+        reset()
         spikes = layer(x)
         spikes.sum().backward()
         x.grad = None
-        return {"spike_rate": f"{spikes.mean().item():.3f}"}
+        extra = {"spike_rate": f"{spikes.mean().item():.3f}"}
+        if engine == "soe":
+            extra["modes"] = layer.memory.engine.modes
+        return extra
 
     return run
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--T", type=int, nargs="+", default=[64, 256, 1024])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+def engine_table(T_values, device: str, repeats: int, threads: int | None = None) -> None:
+    """Issue 2: integer, exact, window at each T, ratios against integer."""
     rows = []
-    for T in args.T:
-        results = {e: measure("memory_engines:case", dict(engine=e, T=T, device=args.device), args.repeats) for e in ENGINES}
+    for T in T_values:
+        results = {e: measure("memory_engines:case", dict(engine=e, T=T, device=device), repeats, threads) for e in ("integer", "exact", "window")}
         base = results["integer"]
         for engine, r in results.items():
             rows.append({"T": T, "engine": engine, **cost_columns(r, base, "integer"), "spike rate": r["spike_rate"]})
     print_table(rows, ["T", "engine", "fwd+bwd", "peak mem", "time / integer", "mem / integer", "spike rate"])
+
+
+#: Above this T the exact engine (quadratic time, RSS ~2 MB per step at B = 32) is compared at a
+#: quarter of the batch, against soe at the same size, to keep each case under ~4 GB.
+EXACT_FULL_BATCH_MAX_T = 2048
+SMALL_BATCH = 8
+
+
+def soe_table(T_values, device: str, repeats: int, threads: int | None = None) -> None:
+    """Issue 6: soe against SpikingJelly's LIFNode and the exact engine, with the acceptance ratios."""
+    rows, results = [], {}
+
+    def run(engine: str, T: int, B: int, reps: int) -> dict:
+        r = results[T, engine, B] = measure("memory_engines:case", dict(engine=engine, T=T, B=B, device=device), reps, threads)
+        if B == 32:
+            costs = cost_columns(r, results[T, "spikingjelly", 32], "SJ LIFNode")
+        else:  # no baseline at this batch size
+            costs = {"fwd+bwd": fmt_time(r["time_s"]), "peak mem": fmt_mb(r["peak_mb"])}
+        rows.append({"T": T, "B": B, "engine": engine, "K": r.get("modes", ""), **costs, "spike rate": r["spike_rate"]})
+        return r
+
+    for T in T_values:
+        run("spikingjelly", T, 32, repeats)
+        run("soe", T, 32, repeats)
+        if T <= EXACT_FULL_BATCH_MAX_T:
+            run("exact", T, 32, repeats)
+        else:  # one timed run of each at a quarter of the batch
+            run("soe", T, SMALL_BATCH, repeats)
+            run("exact", T, SMALL_BATCH, 1)
+    print_table(rows, ["T", "B", "engine", "K", "fwd+bwd", "peak mem", "time / SJ LIFNode", "mem / SJ LIFNode", "spike rate"])
+    print()
+    lo, hi = min(T_values), max(T_values)
+    B_hi = 32 if hi <= EXACT_FULL_BATCH_MAX_T else SMALL_BATCH
+    time_of = lambda T, engine, B=32: results[T, engine, B]["time_s"]  # noqa: E731
+    checks = [
+        {"check": f"soe time T={hi} / T={lo} (linear: {hi / lo:g}x, within 20%)", "value": ratio(time_of(hi, "soe"), time_of(lo, "soe"))},
+        {"check": f"exact / soe time at T={hi}, B={B_hi} (target >= 10x)", "value": ratio(time_of(hi, "exact", B_hi), time_of(hi, "soe", B_hi))},
+    ]
+    if 1024 in T_values:
+        checks += [
+            {"check": "soe / SJ LIFNode time at T=1024 (target <= 3x)", "value": ratio(time_of(1024, "soe"), time_of(1024, "spikingjelly"))},
+            {
+                "check": "soe / SJ LIFNode peak mem at T=1024 (target <= 2x)",
+                "value": ratio(results[1024, "soe", 32]["peak_mb"], results[1024, "spikingjelly", 32]["peak_mb"]),
+            },
+        ]
+    print_table(checks, ["check", "value"])
+
+
+def accuracy(alpha: float, T: int = 4096, B: int = 8, N: int = 128, tol: float = 1e-6) -> dict:
+    """soe against exact on a spiking LIF layer (float64) driven by a fixed random input.
+
+    Neurons of a layer are independent, so each is compared up to its own first differing spike:
+    ``max_dv`` = max over neurons and steps before it of |v_soe − v_exact|.
+    """
+    import torch
+
+    from fracneuron.neuron import LIFNeuron
+
+    gen = torch.Generator().manual_seed(1)
+    x = 1.0 + 0.5 * torch.randn(T, B, N, generator=gen, dtype=torch.float64)
+    layers = {
+        m: LIFNeuron(tau=2.0, alpha=alpha, memory=m, memory_options={"tol": tol} if m == "soe" else None).double()
+        for m in ("exact", "soe")
+    }
+    v, s = {m: [] for m in layers}, {m: [] for m in layers}
+    with torch.no_grad():
+        for xt in x:
+            for m, layer in layers.items():
+                s[m].append(layer(xt))
+                v[m].append(layer.v)
+    v = {m: torch.stack(v[m]) for m in v}
+    s = {m: torch.stack(s[m]) for m in s}
+    differ = s["soe"] != s["exact"]
+    steps = torch.arange(T).reshape(T, 1, 1).expand_as(differ)
+    first = torch.where(differ, steps, torch.full_like(steps, T)).min(dim=0).values  # per neuron
+    before = steps < first
+    dv = ((v["soe"] - v["exact"]).abs() * before).max().item()
+    bound = 10 * tol * v["exact"].abs().max().item()
+    return {
+        "alpha": alpha,
+        "K": layers["soe"].memory.engine.modes,
+        "kernel error": f"{layers['soe'].memory.engine.fit.error:.2e}",
+        "max Δv before 1st differing spike": f"{dv:.2e}",
+        "10·tol·max v": f"{bound:.2e}",
+        "ratio (<= 1)": f"{dv / bound:.3f}",
+        "differing spikes": f"{int(differ.sum())} of {int(s['exact'].sum())}",
+        "neurons affected": f"{int((first < T).sum())} of {B * N}",
+    }
+
+
+def accuracy_table(T: int) -> None:
+    rows = [accuracy(a, T) for a in (0.3, 0.6, 0.9)]
+    print_table(rows, list(rows[0]))
+
+
+def modes_table(tol: float = 1e-6) -> None:
+    """K for tol over horizons 1e3 … 1e6 and α ∈ [0.2, 1) (each α alone, and one fit for all of them)."""
+    from fracneuron.memory.soe import SoeMemory
+    from fracneuron.soe_fit import fit_rates
+
+    k0 = SoeMemory().exact_lags
+    alphas = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+    rows = []
+    for horizon in (10**3, 10**4, 10**5, 10**6):
+        row = {"horizon": f"1e{len(str(horizon)) - 1}"}
+        for a in alphas:
+            row[f"a={a:g}"] = fit_rates(tol, horizon, k0, a, a).modes
+        together = fit_rates(tol, horizon, k0, 0.2, 0.99)
+        row["all of [0.2,0.99]"] = together.modes
+        row["max kernel error"] = f"{together.error:.1e}"
+        rows.append(row)
+    print(f"K (modes) for tol={tol:g}, exact_lags={k0} (the defaults):")
+    print_table(rows, list(rows[0]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--T", type=int, nargs="+", default=None)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per case (default: torch's; with --soe: 1, see below)",
+    )
+    parser.add_argument("--soe", action="store_true", help="issue 6: soe vs SpikingJelly LIFNode and exact, accuracy, K")
+    parser.add_argument("--accuracy-T", type=int, default=4096)
+    args = parser.parse_args()
+    if not args.soe:
+        engine_table(args.T or [64, 256, 1024], args.device, args.repeats, args.threads)
+        return
+    # One thread by default: SpikingJelly's per-step ops on [32, 1024] tensors are below torch's
+    # parallel grain size (they run on one thread anyway), and a second thread only adds fork/join
+    # waits to soe's small per-step ops, which on a shared machine cost more than the work.
+    soe_table(args.T or [256, 1024, 4096], args.device, args.repeats, args.threads or 1)
+    print()
+    accuracy_table(args.accuracy_T)
+    print()
+    modes_table()
 
 
 if __name__ == "__main__":

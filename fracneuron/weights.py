@@ -11,6 +11,7 @@ function           scheme it serves
 =================  ===========================================================================
 ``gl_weights``     Grünwald–Letnikov: D^α u(t_n) ≈ h^{-α} Σ_{k=0}^{n} w_k u_{n-k},
                    w_0 = 1, w_k = w_{k-1} (1 − (α+1)/k)
+``gl_weights_at``  the same w_k at chosen lags, in closed form (no recursion through all lags)
 ``l1_weights``     L1: D^α u(t_n) ≈ h^{-α}/Γ(2−α) Σ_{k=0}^{n-1} b_k (u_{n-k} − u_{n-k-1}),
                    b_k = (k+1)^{1−α} − k^{1−α}
 ``rectangle_weights``  product rectangle (fractional Adams–Bashforth):
@@ -20,6 +21,8 @@ function           scheme it serves
                    a_0 = 1/Γ(α+2), a_m = ((m+1)^{α+1} − 2m^{α+1} + (m−1)^{α+1})/Γ(α+2),
                    s_n = ((n−1)^{α+1} − (n−1−α) n^α)/Γ(α+2)  (``trapezoid_start_weights``)
 ``combined_gl_weights``  multi-term Σ_i c_i D^{α_i} u: normalised weights and increment scale
+``combine_terms``  the same normalised combination of any per-term quantity linear in the
+                   weights (the SOE amplitudes of :mod:`fracneuron.soe_fit`, say)
 =================  ===========================================================================
 
 At α = 1 each reduces exactly to its classical counterpart (w = [1, −1, 0, …], b = [1, 0, …],
@@ -28,17 +31,21 @@ trapezoid weights [1/2, 1, 1, …] with start weight 1/2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from ._checks import check_alpha
 
 __all__ = [
     "gl_weights",
+    "gl_weights_at",
     "l1_weights",
     "rectangle_weights",
     "trapezoid_weights",
     "trapezoid_start_weights",
     "combined_gl_weights",
+    "combine_terms",
     "correction_weights",
 ]
 
@@ -81,6 +88,31 @@ def gl_weights(
     factors = 1.0 - (a + 1.0) / _lags(n, a, start=1)
     ones = torch.ones((1, *a.shape), dtype=a.dtype, device=a.device)
     return torch.cat([ones, torch.cumprod(factors, dim=0)], dim=0)
+
+
+def gl_weights_at(
+    alpha: float | torch.Tensor, lags: torch.Tensor, *, dtype: torch.dtype | None = None, device=None
+) -> torch.Tensor:
+    r"""Grünwald–Letnikov weights w_k at the integer lags ``lags`` (≥ 1), shape ``[len(lags), *A]``.
+
+    Closed form, for a long kernel sampled at a few lags:
+
+        w_k = Γ(k−α) / (Γ(−α) Γ(k+1)) = −(sin πα / π) Γ(1+α) Γ(k−α) / Γ(k+1),   k ≥ 2,
+
+    and w_1 = −α. The reflection form keeps α = 1 finite (w_k = 0 for k ≥ 2, with a finite
+    gradient). Agrees with :func:`gl_weights` to a few ulps times log k (lgamma differences).
+    """
+    a = _alpha_tensor(alpha, dtype, device)
+    k = torch.as_tensor(lags, dtype=a.dtype, device=a.device)
+    if k.dim() != 1 or (k < 1).any():
+        raise ValueError("lags must be a 1-d tensor of integers >= 1")
+    k = k.reshape(-1, *([1] * a.dim()))
+    sin_pi_alpha = torch.sin(torch.pi * torch.minimum(a, 1.0 - a))  # exact 0 at α = 1
+    first = k == 1
+    k_tail = torch.where(first, torch.full_like(k, 2.0), k)  # keep lgamma away from Γ(1−α) at k = 1
+    log_ratio = torch.lgamma(k_tail - a) - torch.lgamma(k_tail + 1.0) + torch.lgamma(1.0 + a)
+    tail = -sin_pi_alpha / torch.pi * torch.exp(log_ratio)
+    return torch.where(first, -a.expand_as(tail), tail)
 
 
 def l1_weights(
@@ -126,6 +158,35 @@ def trapezoid_start_weights(
     return start / torch.exp(torch.lgamma(a + 2.0))
 
 
+def combine_terms(
+    alphas: torch.Tensor,
+    coefficients: torch.Tensor | None,
+    step_size: float,
+    term: Callable[[torch.Tensor], torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Σ_i γ_i term(α_i) with γ_i = c_i h^{-α_i} / W_0, W_0 = Σ_i c_i h^{-α_i}; and s = 1/(h W_0).
+
+    ``alphas`` has shape ``[M, *A]`` (M terms), ``coefficients`` shape ``[M]`` (None: one term).
+    ``term(α_i)`` returns a per-term quantity that is linear in the GL weights of order α_i
+    (the weights themselves, or their sum-of-exponentials amplitudes), shape ``[n, *A]``.
+    A single term without coefficients returns ``term(α)`` itself and s = h^{α−1} (exactly 1 at
+    α = 1 with h = 1).
+    """
+    if alphas.dim() == 0:
+        raise ValueError("alphas must have a leading term dimension, shape [M, ...]")
+    h = torch.as_tensor(step_size, dtype=alphas.dtype, device=alphas.device)
+    if alphas.shape[0] == 1 and coefficients is None:
+        a = alphas[0]
+        return term(a), torch.pow(h, a - 1.0)
+    if coefficients is None:
+        coefficients = torch.ones(alphas.shape[0], dtype=alphas.dtype, device=alphas.device)
+    c = coefficients.to(alphas.dtype).reshape(-1, *([1] * (alphas.dim() - 1)))
+    scaled = c * torch.pow(h, -alphas)  # c_i h^{-α_i}, shape [M, *A]
+    total = sum(scaled[i] * term(alphas[i]) for i in range(alphas.shape[0]))
+    w0 = scaled.sum(dim=0)
+    return total / w0, 1.0 / (h * w0)
+
+
 def combined_gl_weights(
     alphas: torch.Tensor,
     coefficients: torch.Tensor | None,
@@ -142,19 +203,7 @@ def combined_gl_weights(
     so ``h f`` is the framework's own (Euler) increment. Returns ``(w̃ [n+1, *A], s [*A])``.
     A single term returns the plain GL weights and s = h^{α−1} (exactly 1 at α = 1).
     """
-    if alphas.dim() == 0:
-        raise ValueError("alphas must have a leading term dimension, shape [M, ...]")
-    h = torch.as_tensor(step_size, dtype=alphas.dtype, device=alphas.device)
-    if alphas.shape[0] == 1 and coefficients is None:
-        a = alphas[0]
-        return gl_weights(a, n), torch.pow(h, a - 1.0)
-    if coefficients is None:
-        coefficients = torch.ones(alphas.shape[0], dtype=alphas.dtype, device=alphas.device)
-    c = coefficients.to(alphas.dtype).reshape(-1, *([1] * (alphas.dim() - 1)))
-    scaled = c * torch.pow(h, -alphas)  # c_i h^{-α_i}, shape [M, *A]
-    total = sum(scaled[i] * gl_weights(alphas[i], n) for i in range(alphas.shape[0]))
-    w0 = scaled.sum(dim=0)
-    return total / w0, 1.0 / (h * w0)
+    return combine_terms(alphas, coefficients, step_size, lambda a: gl_weights(a, n))
 
 
 def correction_weights(weights: torch.Tensor) -> torch.Tensor:

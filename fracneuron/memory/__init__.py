@@ -5,16 +5,23 @@ name       keeps                            cost per step   error
 =========  ===============================  ==============  =====================================
 exact      every past state                 O(n·N)          none beyond the GL scheme (O(h))
 window     the last L states                O(L·N)          the dropped tail; does not shrink with h
+soe        K exponential modes + k0 lags    O(K·N)          kernel within ``tol`` (relative) up to
+                                                            ``horizon`` steps: |Δc_n| ≤ tol·(1−α)·max|u|
 =========  ===============================  ==============  =====================================
+
+``exact`` and ``window`` build on :mod:`~fracneuron.memory.history` (a stored causal
+convolution), ``soe`` on :mod:`~fracneuron.memory.modes` (a blocked exponential-sum recurrence).
+When to use which, with numbers: ``docs/memory.md``.
 
 Engines are looked up by name in :data:`fracneuron.plugins.memories`; plugins add more.
 """
 
 from .base import FractionalMemory, MemoryEngine, StateShapeError
 from .exact import ExactMemory
+from .soe import SoeMemory
 from .window import WindowMemory
 
-__all__ = ["FractionalMemory", "MemoryEngine", "StateShapeError", "ExactMemory", "WindowMemory", "names"]
+__all__ = ["FractionalMemory", "MemoryEngine", "StateShapeError", "ExactMemory", "WindowMemory", "SoeMemory", "names"]
 
 
 def names() -> list[str]:

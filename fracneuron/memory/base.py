@@ -86,6 +86,16 @@ class MemoryEngine(ABC):
                 "functional.reset_net(net) or snntorch utils.reset(net)) to start a new batch"
             )
 
+    @staticmethod
+    def check_like(u: torch.Tensor, stored: torch.Tensor) -> None:
+        """Raise ``ValueError`` when ``u`` has another dtype or device than the stored past."""
+        if u.dtype != stored.dtype or u.device != stored.device:
+            raise ValueError(
+                f"state dtype/device changed from {stored.dtype}/{stored.device} to "
+                f"{u.dtype}/{u.device} in the middle of a sequence; move the module "
+                "with .to() or reset it first"
+            )
+
 
 def _engine(name: str, options: dict) -> MemoryEngine:
     from ..plugins import memories

@@ -35,12 +35,7 @@ class ExactMemory(MemoryEngine):
             self._start(hist, u_prev, order)
         else:
             self.check_shape(u_prev)
-            if u_prev.dtype != hist.data.dtype or u_prev.device != hist.data.device:
-                raise ValueError(
-                    f"state dtype/device changed from {hist.data.dtype}/{hist.data.device} to "
-                    f"{u_prev.dtype}/{u_prev.device} in the middle of a sequence; move the module "
-                    "with .to() or reset it first"
-                )
+            self.check_like(u_prev, hist.data)
         return step(hist, u_prev, lambda R: self._reversed_weights(order, R, u_prev))
 
     def reset(self) -> None:

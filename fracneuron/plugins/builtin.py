@@ -8,10 +8,12 @@ from .hookspecs import hookimpl
 @hookimpl
 def fracneuron_register_memories(register):
     from ..memory.exact import ExactMemory
+    from ..memory.soe import SoeMemory
     from ..memory.window import WindowMemory
 
     register("exact", ExactMemory)
     register("window", WindowMemory)
+    register("soe", SoeMemory)
 
 
 @hookimpl
