@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 
 from .config import DATASETS, FRAMEWORKS, LEARN_START, ConfigError, TrainConfig
@@ -106,8 +107,19 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return config
 
 
+def _quiet_missing_triton() -> None:
+    """SpikingJelly registers its LIF kernels as torch ``triton_op``s when first used, and torch
+    logs "Triton not available" for each on a machine without Triton (any CPU machine). The
+    kernels fall back to torch there, so for the training job the line is noise; only that
+    message is dropped, and only by this command."""
+    logging.getLogger("torch._library.triton").addFilter(
+        lambda record: "Triton not available" not in record.getMessage()
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``fracneuron train``; return the exit status."""
+    _quiet_missing_triton()
     try:
         from .runner import train
 
