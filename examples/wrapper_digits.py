@@ -1,8 +1,8 @@
 """spikeDE's "Introduction by Example" workflow on scikit-learn's digits, with fracneuron.
 
 A CNN and an MLP with ``LIFNeuron`` activations are wrapped by ``SNNWrapper`` (fractional order
-α = 0.8, Grünwald–Letnikov, full memory) and trained on rate-coded 8×8 digits. Apart from the two
-import lines below (spikeDE: ``from spikeDE import SNNWrapper, LIFNeuron``) and the dataset, this
+α = 0.8, Grünwald–Letnikov, full memory) and trained on rate-coded 8×8 digits. Apart from the
+import line below (spikeDE: ``from spikeDE import SNNWrapper, LIFNeuron``) and the dataset, this
 is the seed's script: same model definitions, spike converter, time grid ``linspace(0, 1, T + 1)``,
 ``model(spikes, data_time, method="gl", options={"memory": -1})`` and ``output.mean(0)`` read-out.
 (``_set_neuron_shapes`` is accepted but not needed: shapes are found on the first step.)
@@ -22,8 +22,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
-from fracneuron import SNNWrapper
-from fracneuron.neuron import LIFNeuron
+from fracneuron import LIFNeuron, SNNWrapper
 
 TAU, THRESHOLD, SURROGATE_SCALE = 0.1, 1.0, 5.0
 FRACTIONAL_ORDER = 0.8

@@ -3,7 +3,7 @@
     import fracneuron as fn
     fn.fractionalize(model, alpha=0.6)                      # a SpikingJelly / snnTorch model
     FracLIF = fn.fractional(spikingjelly.activation_based.neuron.LIFNode)
-    lif = fn.neuron.LIFNeuron(tau=2.0, alpha=0.6)           # native, spikeDE-style
+    lif = fn.LIFNeuron(tau=2.0, alpha=0.6)                  # native, spikeDE-style
     fn.mittag_leffler(0.6, -1.0)                            # the analytic reference
     fn.fdeint(func, y0, t, alpha=0.6, method="abm")         # Caputo FDE solver
 
@@ -15,6 +15,7 @@ from .adapter import Adapter, FractionalOptions
 from .convert import fractional, fractionalize
 from .memory import FractionalMemory
 from .mittag_leffler import mittag_leffler
+from .neuron import ALIFNeuron, BaseNeuron, IFNeuron, LIFNeuron
 from .order import FractionalOrder
 from .solvers import fdeint, fdeint_adjoint, odeint
 from .wrapper import SNNWrapper
@@ -22,10 +23,14 @@ from .wrapper import SNNWrapper
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALIFNeuron",
     "Adapter",
+    "BaseNeuron",
     "FractionalMemory",
     "FractionalOptions",
     "FractionalOrder",
+    "IFNeuron",
+    "LIFNeuron",
     "SNNWrapper",
     "fractional",
     "fractionalize",

@@ -30,3 +30,12 @@ def test_core_works_and_adapters_are_unavailable_without_frameworks():
     assert result.returncode == 0, result.stderr
     assert "spikingjelly (unavailable: spikingjelly is not installed" in result.stdout
     assert "snntorch (unavailable: snntorch is not installed" in result.stdout
+
+
+def test_spikede_names_import_from_the_top_level():
+    # spikeDE users write `from spikeDE import SNNWrapper, LIFNeuron`; one word changes
+    from fracneuron import ALIFNeuron, BaseNeuron, IFNeuron, LIFNeuron, SNNWrapper, fdeint, neuron
+
+    assert LIFNeuron is neuron.LIFNeuron and IFNeuron is neuron.IFNeuron
+    assert ALIFNeuron is neuron.ALIFNeuron and BaseNeuron is neuron.BaseNeuron
+    assert callable(SNNWrapper) and callable(fdeint)
