@@ -420,3 +420,26 @@ def test_memory_window_is_the_truncated_scheme(method):
     func = (lambda t, y: -lam * y + torch.cos(3 * t)) if "linear" not in options else (lambda t, y: torch.cos(3 * t) * torch.ones_like(y))
     y = fn.fdeint(func, torch.ones(1, dtype=F64), t, alpha, method, options)[:, 0]
     torch.testing.assert_close(y, direct_windowed(method, alpha, lam, forcing, n_steps, h, window), rtol=1e-12, atol=1e-13)
+
+
+# ----------------------------------------------------------------------------- history sums
+@pytest.mark.parametrize("columns", [3, 80])  # one-step blocks (a matrix product) and blocked GEMMs
+def test_two_kernels_over_one_past_equal_each_kernel_alone(columns):
+    from fracneuron.order import FractionalOrder
+    from fracneuron.solvers.histories import KernelMemory
+
+    torch.manual_seed(0)
+    order = FractionalOrder(0.6)
+    lags = torch.arange(1, 4097, dtype=F64)
+    kernels = torch.stack([lags**-0.4, torch.exp(-0.1 * lags)], dim=1)  # [R, 2]
+    xs = torch.randn(40, columns, dtype=F64, requires_grad=True)
+    both, first, second = KernelMemory(lambda R: kernels[:R], kernels=2), *(
+        KernelMemory(lambda R, k=k: kernels[:R, k]) for k in range(2)
+    )
+    together = torch.stack([both(x, order) for x in xs])  # [T, 2, Q]
+    alone = torch.stack([torch.stack([first(x, order), second(x, order)]) for x in xs])
+    torch.testing.assert_close(together, alone, rtol=1e-14, atol=1e-14)
+    weights = torch.randn_like(alone)
+    (grad_together,) = torch.autograd.grad((together * weights).sum(), xs)
+    (grad_alone,) = torch.autograd.grad((alone * weights).sum(), xs)
+    torch.testing.assert_close(grad_together, grad_alone, rtol=1e-13, atol=1e-13)

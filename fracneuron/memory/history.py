@@ -59,7 +59,9 @@ class History:
         self.n = 0  # number of stored states
         self.shape: torch.Size | None = None
         self.per_neuron = False
-        self.rows = False  # the caller passes (and takes back) the [P, Q] layout itself
+        # the caller passes (and takes back) the [P, Q] layout itself; it may pass one row [1, Q]
+        # for all P weight rows (several kernels over the same past): it is written to each
+        self.rows = False
         self.recorded = False  # some step is part of an autograd graph: keep all data
         self.chain: torch.Tensor | None = None
         # current block
@@ -102,7 +104,7 @@ class History:
     def from_layout(self, x: torch.Tensor) -> torch.Tensor:
         """[P, Q] (or [P, 1, Q]) -> [batch, *features]."""
         if self.rows:
-            return x.reshape(x.shape[0], -1)
+            return x if x.dim() == 2 else x.reshape(x.shape[0], -1)
         if self.per_neuron:
             return x.reshape(x.shape[0], -1).t().reshape(self.shape)
         return x.reshape(self.shape)
@@ -176,13 +178,32 @@ def lags_needed(hist: History, m: int) -> int:
     return hist.window + hist.block_size
 
 
+def _single_step(hist: History, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.Tensor:
+    """Blocks of one step (few columns, the loop is latency-bound): every step is its own block
+    and its far part is the whole sum — the block's Hankel row is a slice of r, used as it is.
+    Returns [P, Q]; the bookkeeping is :func:`_start_block`'s with B = 1 (so is the backward)."""
+    hist.ensure_capacity(m, u, r.shape[0], u.shape[1])
+    off = hist.offset
+    hist.data[:, m - 1 - off] = u
+    hist.n = hist.block_start = m
+    if r is not hist.block_weights:
+        hist.block_weights, hist.block_rows = r, r.unsqueeze(1)
+    lo = hist.lowest_needed(m)
+    R = r.shape[1]
+    if u.shape[0] == 1 < r.shape[0]:  # one past row for several kernels: a matrix product, not P
+        return torch.mm(r[:, R - m + lo : R], hist.data[0, lo - off : m - off])
+    return torch.bmm(hist.block_rows[:, :, R - m + lo : R], hist.columns(lo, m)).squeeze(1)
+
+
 def history_correction(hist: History, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Append u_prev and return y_m = Σ_{k=1}^{m} ρ_k x_{m-k} (m = stored values), [P, 1, Q]."""
+    """Append u_prev and return y_m = Σ_{k=1}^{m} ρ_k x_{m-k} (m = stored values), [P, 1, Q] or [P, Q]."""
     m = hist.n + 1
     u = hist.to_layout(u_prev)
+    if hist.block_size == 1:
+        return _single_step(hist, u, r, m)
     new_block = starts_block(hist, m) or r is not hist.block_weights
     if new_block:
-        hist.ensure_capacity(m + hist.block_size - 1, u, *u.shape)
+        hist.ensure_capacity(m + hist.block_size - 1, u, r.shape[0], u.shape[1])
     hist.data[:, m - 1 - hist.offset] = u
     hist.n = m
     if new_block:

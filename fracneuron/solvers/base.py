@@ -189,14 +189,16 @@ def integrate(
     ``run(one_step, *args)`` executes the local part of each step (``fdeint_adjoint`` passes a
     checkpointing runner); ``g(t, y)`` works in ``y0``'s shape.
     """
-    run = run or (lambda fn, *args: fn(*args))
     method.reset()
     times = t.unbind(0)
     states = [y0]
     y = y0
     for n in range(1, len(times)):
         prepared = method.prepare(y, y0)
-        y_new, g_prev = run(one_step, method, g, times[n - 1], times[n], y, prepared)
+        if run is None:
+            y_new, g_prev = one_step(method, g, times[n - 1], times[n], y, prepared)
+        else:
+            y_new, g_prev = run(one_step, method, g, times[n - 1], times[n], y, prepared)
         method.finish(y_new, g_prev, y)
         states.append(y_new)
         y = y_new

@@ -49,10 +49,8 @@ class KernelMemory(ExactMemory):
 
     def __call__(self, x_prev: torch.Tensor, order: FractionalOrder) -> torch.Tensor:
         K = self.kernels
-        if order.alphas().dim() == 1:  # one order for every element: one row per kernel
-            rows = x_prev.reshape(1, -1)
-            rows = rows if K == 1 else rows.expand(K, -1)
-            return self.correction(rows, order).reshape(*(() if K == 1 else (K,)), *x_prev.shape)
+        if order.alphas().dim() == 1:  # one order for every element: one row, one weight row per kernel
+            return self.correction(x_prev.reshape(1, -1), order).reshape(*(() if K == 1 else (K,)), *x_prev.shape)
         rows = x_prev.reshape(x_prev.shape[0], -1).t()  # [F, Q]
         if K == 1:
             return self.correction(rows, order).t().reshape(x_prev.shape)
@@ -62,10 +60,11 @@ class KernelMemory(ExactMemory):
     def _start(self, hist: History, rows: torch.Tensor, order: FractionalOrder) -> None:
         hist.shape = rows.shape
         hist.rows = True
-        hist.per_neuron = rows.shape[0] > 1
+        weight_rows = rows.shape[0] if order.alphas().dim() > 1 else self.kernels
+        hist.per_neuron = weight_rows > 1
         # Blocks turn B matrix–vector products into one matrix product, worth it for wide states;
         # for a few columns the block's Hankel copy costs more than the products it saves.
-        small = rows.shape[1] < _BLOCKED_COLUMNS or rows.shape[0] > _BLOCKED_ROWS
+        small = rows.shape[1] < _BLOCKED_COLUMNS or weight_rows > _BLOCKED_ROWS
         hist.block_size = 1 if small else BLOCK
 
     def _continued(self, fn) -> History:
@@ -77,7 +76,8 @@ class KernelMemory(ExactMemory):
         """r [P, R] with r[:, R-k] = ρ_k (R >= lags, a power of two, so weights grow rarely)."""
         R = max(64, 1 << (lags - 1).bit_length())
         rho = self.kernel(R).to(like.dtype).reshape(R, -1)
-        return rho.expand(R, like.shape[0]).flip(0).t().contiguous()
+        # one weight row per kernel (and per element): a shared past row serves every kernel
+        return rho.expand(R, max(rho.shape[1], like.shape[0])).flip(0).t().contiguous()
 
     def describe(self) -> str:
         return "kernel" if self.window is None else f"kernel(L={self.window})"

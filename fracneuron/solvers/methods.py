@@ -241,8 +241,9 @@ class _ProductIntegration(FractionalMethod):
     def table(self, key: str, n: int, build, like: torch.Tensor) -> torch.Tensor:
         """Entry n of a per-step weight table ``build(size)`` (``[size+1, *A]``) in like's dtype."""
         table = self._tables.get(key)
-        if table is None or table.shape[0] <= n:
-            table = self._tables[key] = build(max(64, 1 << n.bit_length())).to(like.dtype)
+        if table is None or len(table) <= n:
+            # kept as a tuple of entries: a step reads its entry without a tensor operation
+            table = self._tables[key] = build(max(64, 1 << n.bit_length())).to(like.dtype).unbind(0)
         return table[n]
 
     def history_sum(self) -> torch.Tensor | None:
@@ -405,7 +406,15 @@ class AdamsBashforthMoulton(_Trapezoid):
 
     def make_constants(self):
         a, h_alpha = self.corrector_weights(1), self.h_alpha()
-        return h_alpha * self.predictor_weights(0)[0], h_alpha * a[0], h_alpha * a[1]
+        return h_alpha * torch.stack([self.predictor_weights(0)[0], a[1]]), h_alpha * a[0]
+
+    def constants(self, like: torch.Tensor) -> tuple:
+        if self._constants is None:
+            # (h^α b_0, h^α a_1) as [2, 1.., *A]: the predictor's and the corrector's known parts
+            # are one operation on the stacked history sums
+            pair, c = super().constants(like)
+            self._constants = pair.reshape(2, *[1] * (like.dim() - pair.dim() + 1), *pair.shape[1:]), c
+        return self._constants
 
     def prepare(self, y_prev, rest):
         self.n += 1
@@ -413,16 +422,15 @@ class AdamsBashforthMoulton(_Trapezoid):
             self._offset = y_prev
         elif y_prev is not self._last:  # a neuron reset moved the state: the jump stays
             self._offset = self._offset + (y_prev - self._last)
-        history = self.history_sum()
-        sums = (None, None) if history is None else history.unbind(0)
         e = self.table("e", self.n, self._start_excess, y_prev)
-        return self.constants(y_prev) + (*sums, e, self._f0, self._offset)
+        return self.constants(y_prev) + (self.history_sum(), e, self._f0, self._offset)
 
     def local(self, y_prev, g_prev, rhs, prepared):
-        b0, c, a1, predictor_sum, corrector_sum, e, f0, offset = prepared
+        pair, c, sums, e, f0, offset = prepared
         f_prev = self.full_rhs(g_prev, y_prev)
-        y = _plus(torch.addcmul(offset, b0, f_prev), predictor_sum)
-        known = torch.addcmul(_plus(torch.addcmul(offset, a1, f_prev), corrector_sum), e, f_prev if f0 is None else f0)
+        # predictor y^P = Y + h^α b_0 f_{n-1} + its sum; corrector's known part likewise with a_1
+        y, known = _plus(torch.addcmul(offset, pair, f_prev), sums).unbind(0)
+        known = torch.addcmul(known, e, f_prev if f0 is None else f0)
         for _ in range(self.corrector_iters):
             y = torch.addcmul(known, c, rhs(y))
             if self.linear is not None:
