@@ -13,7 +13,10 @@ Default run (issue 2), T ∈ {64, 256, 1024}, ratios against ``integer`` at the 
 (step_mode 'm', same τ, soft reset, sigmoid surrogate) and against ``exact``:
 
 * ``spikingjelly``: ``spikingjelly.activation_based.neuron.LIFNode`` (α = 1, the baseline);
-* ``soe``:   α = 0.6, sum-of-exponentials memory (tol = 1e-6, K modes);
+* ``soe``:   α = 0.6, sum-of-exponentials memory (tol = 1e-6, K modes), on the fused multi-step
+  path (``fracneuron.fused``: one autograd node per sequence, hand-written backward);
+* ``soe stepped``: the same layer with ``fused_multi_step=False`` (an autograd graph per step),
+  for comparison;
 * ``exact``: α = 0.6, the full GL history;
 
 (all at B = 32; above T = 2048 exact, tens of seconds a run and ~9 GB of RSS at T = 4096, is
@@ -38,6 +41,7 @@ ENGINES = {
     "exact": dict(alpha=0.6, memory="exact", memory_options=None),
     "window": dict(alpha=0.6, memory="window", memory_options={"window": 32}),
     "soe": dict(alpha=0.6, memory="soe", memory_options={"tol": 1e-6}),
+    "soe stepped": dict(alpha=0.6, memory="soe", memory_options={"tol": 1e-6}, fused_multi_step=False),
 }
 
 
@@ -77,7 +81,7 @@ def case(engine: str, T: int, B: int = 32, N: int = 1024, device: str = "cpu"):
         spikes.sum().backward()
         x.grad = None
         extra = {"spike_rate": f"{spikes.mean().item():.3f}"}
-        if engine == "soe":
+        if engine.startswith("soe"):
             extra["modes"] = layer.memory.engine.modes
         return extra
 
@@ -111,6 +115,7 @@ def soe_table(T_values, device: str, repeats: int, threads: int | None = None) -
     for T in T_values:
         run("spikingjelly", T, repeats)
         run("soe", T, repeats)
+        run("soe stepped", T, repeats if T <= EXACT_REPEATED_MAX_T else 1)
         run("exact", T, repeats if T <= EXACT_REPEATED_MAX_T else 1)
     print_table(rows, ["T", "engine", "K", "fwd+bwd", "peak mem", "time / SJ LIFNode", "mem / SJ LIFNode", "spike rate"])
     print()
@@ -120,6 +125,7 @@ def soe_table(T_values, device: str, repeats: int, threads: int | None = None) -
         {"check": f"soe time T={hi} / T={lo} (linear: {hi / lo:g}x, within 20%)", "value": ratio(time_of(hi, "soe"), time_of(lo, "soe"))},
         {"check": f"SJ LIFNode time T={hi} / T={lo} (the same growth for the native node)", "value": ratio(time_of(hi, "spikingjelly"), time_of(lo, "spikingjelly"))},
         {"check": f"exact / soe time at T={hi} (target >= 10x)", "value": ratio(time_of(hi, "exact"), time_of(hi, "soe"))},
+        {"check": f"soe stepped / soe (fused) time at T={hi}", "value": ratio(time_of(hi, "soe stepped"), time_of(hi, "soe"))},
     ]
     if 1024 in T_values:
         checks += [

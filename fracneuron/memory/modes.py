@@ -147,6 +147,17 @@ class ModeConvolution:
         if self.block_start > 0:  # continuing mid-block (after detach or a move): redo the far part
             self._far()
 
+    def fresh(self) -> "ModeConvolution":
+        """A new sequence (no past, no autograd bookkeeping) with this kernel, detached. Run on
+        gradients backward in time it applies the adjoint: Σ_k ρ_k ḡ_{j+k} is the same causal
+        convolution in reversed time."""
+        new = ModeConvolution(self.rates, self.head, self.block, self.shape, self.modes.dtype, self.modes.device)
+        new.inner, new.inner_ascending = self.inner.detach(), self.inner_ascending
+        new.head_table, new.amp = self.head_table.detach(), self.amp.detach()
+        if new.per_neuron:
+            new.scratch = torch.empty_like(new.modes)
+        return new
+
     def continued(self, fn) -> "ModeConvolution":
         """The same past with ``fn`` applied (a dtype/device move, or identity for ``detach``),
         fresh autograd bookkeeping and no weights (set them again)."""

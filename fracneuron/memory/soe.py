@@ -73,6 +73,8 @@ class SoeMemory(MemoryEngine):
         self._conv: ModeConvolution | None = None
         self._chain: torch.Tensor | None = None  # orders the steps' backward calls
         self._warned = False
+        # a fused sequence (fracneuron.fused) recorded its own graph and left the past without one
+        self.graph_cut = False
 
     # ------------------------------------------------------------ engine API
     def correction(self, u_prev: torch.Tensor, order: FractionalOrder) -> torch.Tensor:
@@ -96,13 +98,39 @@ class SoeMemory(MemoryEngine):
                 RuntimeWarning,
                 stacklevel=3,
             )
+        if self.graph_cut:
+            self.continue_graph(torch.is_grad_enabled() and u_prev.requires_grad)
         c, self._chain = step(conv, u_prev, self._chain)
         return c
 
+    @property
+    def has_graph(self) -> bool:
+        """Whether the recorded past is part of an autograd graph (steps recorded since the last
+        reset/detach)."""
+        return self._chain is not None and self._chain.requires_grad
+
+    def kernel_snapshot(self) -> ModeConvolution:
+        """A fresh convolution with the kernel in use (for a hand-written backward)."""
+        return self._conv.fresh()
+
+    def continue_graph(self, recording: bool) -> None:
+        """Warn when a recorded sequence continues a past whose graph a fused sequence cut."""
+        if self.graph_cut and recording:
+            warnings.warn(
+                "soe memory: this sequence continues one run on the fused multi-step path; the "
+                "gradient through the memory into the earlier call is cut, as by detach(). Call "
+                "detach() between chunks to make that explicit, pass the whole sequence in one "
+                "call, or set fused_multi_step=False on the neuron for the full graph.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        self.graph_cut = False
+
     def reset(self) -> None:
-        self._conv, self._chain = None, None
+        self._conv, self._chain, self.graph_cut = None, None, False
 
     def detach(self) -> None:
+        self.graph_cut = False
         if self._conv is not None:
             self._conv, self._chain = self._conv.continued(lambda t: t), None
 

@@ -1,0 +1,178 @@
+r"""Fused multi-step path: a whole ``[T, B, ...]`` sequence of a linear spiking neuron with ``soe``
+memory in one autograd node, its backward written out by hand.
+
+The neurons of :mod:`fracneuron.neuron` step charge → fire → reset (u = v − v0, a = s·h/τ)
+
+    H_n = v_{n-1} + s·h·f(v_{n-1}, x_n) + c_n,       c_n = Σ_{k≥1} ρ_k u_{n-k}
+    S_n = Θ(H_n − θ),                                 v_n = R(H_n, S_n)
+
+with f = (x − u)/τ (LIF) or x/τ (IF), so ∂H_n/∂x_n = a and ∂H_n/∂v_{n-1} = 1 − a (LIF) or 1 (IF)
+besides the memory. Recorded step by step, every step costs a dozen autograd nodes and the
+backward walks them one at a time. Here the forward runs without a graph (the soe engine itself
+advances, so the module's state is the same as after stepping) and keeps H only; the backward runs
+the adjoint recurrence from n = T down to 1:
+
+    ḡv_n = ḡv_n^{direct} + Σ_{k≥1} ρ_k ḡH_{n+k}            (the memory: v_n enters every later c)
+    ḡH_n = ḡv_n ∂R/∂H + (ḡS_n + ḡv_n ∂R/∂S) σ'(H_n − θ)
+    ḡx_n = a ḡH_n,      ḡv_{n-1}^{direct} = (1 − a) ḡH_n  (LIF)  or  ḡH_n  (IF)
+
+The memory term Σ_k ρ_k ḡH_{n+k} is the same causal convolution run backward in time, so a second
+:class:`~fracneuron.memory.modes.ModeConvolution` with the same kernel, fed ḡH_T, ḡH_{T−1}, …,
+computes it in O(K) per neuron and step. Soft reset R = H − θS: ∂R/∂H = 1, ∂R/∂S = −θ; hard reset
+R = S v_r + (1 − S) H: ∂R/∂H = 1 − S, ∂R/∂S = v_r − H (the ∂R/∂S term is dropped with
+``detach_reset``). A learnable τ = τ_0 e^φ adds ∂L/∂φ = −s·h Σ_n ⟨ḡH_n, f_n⟩.
+
+Gradients are those of the stepped neuron (the same formulas, in another order: equal to
+rounding). The path applies to a neuron whose past carries no autograd graph (a new sequence, or
+after ``detach()``) with a fixed order (α not trained); anything else is stepped.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .memory.soe import SoeMemory
+from .surrogate import SpikeFunction
+
+__all__ = ["fused_sequence", "can_fuse"]
+
+
+def can_fuse(neuron, x_seq: torch.Tensor) -> bool:
+    """Whether ``neuron`` (a native LIF or IF neuron) can run ``x_seq`` on the fused path."""
+    from .neuron import BaseNeuron, IFNeuron, LIFNeuron
+
+    cls = type(neuron)
+    memory = neuron.memory
+    engine = memory.engine
+    return (
+        neuron.fused_multi_step
+        and cls.dv_dt in (LIFNeuron.dv_dt, IFNeuron.dv_dt)
+        # the charge → fire → reset of BaseNeuron, not a subclass's own (ALIF's threshold, say)
+        and all(getattr(cls, name) is getattr(BaseNeuron, name) for name in _STEP_METHODS)
+        and isinstance(neuron.surrogate_f, SpikeFunction)
+        and isinstance(engine, SoeMemory)
+        and not memory.is_markovian
+        and not (torch.is_grad_enabled() and any(p.requires_grad for p in memory.parameters()))
+        and not engine.has_graph
+        and x_seq.is_floating_point()
+        and x_seq.shape[0] > 0
+    )
+
+
+_STEP_METHODS = ("single_step", "fire", "reset_potential", "firing_threshold", "initial_potential", "_potential_for")
+
+
+def fused_sequence(neuron, x_seq: torch.Tensor) -> torch.Tensor:
+    """Spikes ``[T, B, *features]`` of ``neuron`` driven by ``x_seq``; sets ``neuron.v`` to v_T."""
+    v_init = neuron._potential_for(x_seq[0])
+    tau_param = neuron.tau_param if neuron.tau_learnable else None
+    engine = neuron.memory.engine
+    recording = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (x_seq, v_init, tau_param)
+    )
+    engine.continue_graph(recording)
+    spikes, neuron.v = _FusedSequence.apply(x_seq, v_init, tau_param, neuron)
+    engine.graph_cut = recording
+    return spikes
+
+
+class _FusedSequence(torch.autograd.Function):
+    """(x_seq [T, B, ...], v_init [B, ...], tau_param or None, neuron) -> (spikes, v_T)."""
+
+    @staticmethod
+    def forward(ctx, x_seq, v_init, tau_param, neuron):
+        memory, rest, theta, h = neuron.memory, neuron.v_rest, neuron.threshold, neuron.step_size
+        leaky = _is_leaky(neuron)
+        tau = neuron.get_tau()
+        scale = memory.increment_scale(x_seq)
+        pre_spike = torch.empty_like(x_seq)
+        spikes = torch.empty_like(x_seq)
+        v = v_init
+        with torch.no_grad():
+            if isinstance(tau, torch.Tensor):
+                tau = tau.detach()
+            # the very operations of BaseNeuron.single_step, so the forward is bit for bit the stepped one
+            # (skipping a subtraction of 0.0 or a product with 1.0 changes no value)
+            for n, x in enumerate(x_seq):
+                u = v - rest if rest != 0.0 else v
+                correction = memory(u)
+                rhs = (x - u) / tau if leaky else x / tau
+                increment = h * rhs if h != 1.0 else rhs
+                H = pre_spike[n]
+                torch.add(v + scale * increment, correction, out=H)
+                S = spikes[n]
+                torch.ge(H - theta, 0, out=S)  # Θ(H − θ) in x's dtype, as surrogate.heaviside
+                v = neuron.reset_potential(H, S)
+        ctx.neuron, ctx.tau, ctx.scale, ctx.leaky = neuron, tau, scale, leaky
+        ctx.conv = memory.engine.kernel_snapshot()
+        ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
+        return spikes, v
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_spikes, grad_v_last):
+        x_seq, v_init, pre_spike, spikes = ctx.saved_tensors
+        neuron, tau, scale, leaky = ctx.neuron, ctx.tau, ctx.scale, ctx.leaky
+        h, rest = neuron.step_size, neuron.v_rest
+        gain = scale * h / tau  # a = ∂H/∂x
+        need_tau = ctx.needs_input_grad[2]
+        adjoint = ctx.conv.fresh()  # ρ applied backward in time (fresh: a graph may be run twice)
+
+        # ḡH_n = ḡS_n σ'_n + P_n ḡv_n with P_n = ∂R/∂H + ∂R/∂S σ'_n: all but ḡv_n is known up front,
+        # so it is computed for CHUNK steps at a time (few large ops on data that stays in cache;
+        # whole-sequence temporaries would cost page faults) and the time loop keeps one op per
+        # step besides the memory.
+        T = x_seq.shape[0]
+        grad_x = torch.empty_like(x_seq)
+        grad_v = grad_v_last.clone() if grad_v_last is not None else torch.zeros_like(v_init)
+        keep = (1.0 - gain) if leaky else None  # ∂H_{n+1}/∂v_n besides the memory
+        grad_tau = torch.zeros((), dtype=torch.float64, device=x_seq.device) if need_tau else None
+        grad_H = None
+        for hi in range(T, 0, -CHUNK):
+            lo = max(0, hi - CHUNK)
+            grad_chunk, through = _chunk_terms(neuron, pre_spike[lo:hi], spikes[lo:hi], grad_spikes[lo:hi])
+            for i in range(hi - lo - 1, -1, -1):
+                if grad_H is not None:  # v_n feeds H_{n+1} directly and every later c through u_n
+                    grad_v = adjoint.forward_step(grad_H).reshape(grad_v.shape)
+                    grad_v += grad_H * keep if leaky else grad_H
+                grad_H = grad_chunk[i]
+                if through is None:
+                    grad_H.add_(grad_v)
+                else:
+                    grad_H.addcmul_(grad_v, through[i])
+            if need_tau:  # ∂H_n/∂φ = −s·h·f_n for τ = τ_0 e^φ, f_n from v_{n-1} = R(H_{n-1}, S_{n-1})
+                v_prev = v_init.unsqueeze(0) if lo == 0 else neuron.reset_potential(pre_spike[lo - 1 : lo], spikes[lo - 1 : lo])
+                if hi - lo > 1:
+                    v_prev = torch.cat([v_prev, neuron.reset_potential(pre_spike[lo : hi - 1], spikes[lo : hi - 1])])
+                f = (x_seq[lo:hi] - (v_prev - rest)) / tau if leaky else x_seq[lo:hi] / tau
+                grad_tau -= (grad_chunk * (f * scale * h)).sum(dtype=torch.float64)
+            torch.mul(grad_chunk, gain, out=grad_x[lo:hi])
+        grad_v_init = None
+        if ctx.needs_input_grad[1]:
+            grad_v_init = adjoint.forward_step(grad_H).reshape(grad_v.shape)
+            grad_v_init += grad_H * keep if leaky else grad_H
+        grad_tau_param = grad_tau.to(neuron.tau_param.dtype) if need_tau else None
+        return grad_x if ctx.needs_input_grad[0] else None, grad_v_init, grad_tau_param, None
+
+
+CHUNK = 16  # steps whose surrogate terms are computed together in the backward
+
+
+def _chunk_terms(neuron, pre_spike, spikes, grad_spikes):
+    """(ḡS σ', P) for a chunk of steps, P = ∂R/∂H + ∂R/∂S σ' (``None`` when P = 1)."""
+    theta = neuron.threshold
+    surrogate = neuron.surrogate_f.derivative(pre_spike - theta, neuron.surrogate_f.scale)
+    grad = grad_spikes * surrogate
+    if neuron.spk_reset == "soft":
+        through = None if neuron.detach_reset else surrogate.mul_(-theta).add_(1.0)
+    else:
+        through = 1.0 - spikes
+        if not neuron.detach_reset:
+            through += surrogate.mul_(neuron.v_reset - pre_spike)
+    return grad, through
+
+
+def _is_leaky(neuron) -> bool:
+    from .neuron import LIFNeuron
+
+    return type(neuron).dv_dt is LIFNeuron.dv_dt
