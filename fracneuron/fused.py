@@ -45,7 +45,7 @@ def can_fuse(neuron, x_seq: torch.Tensor) -> bool:
     memory = neuron.memory
     engine = memory.engine
     return (
-        neuron.fused_multi_step
+        getattr(neuron, "fused_multi_step", True)  # modules pickled before the option existed
         and cls.dv_dt in (LIFNeuron.dv_dt, IFNeuron.dv_dt)
         # the charge → fire → reset of BaseNeuron, not a subclass's own (ALIF's threshold, say)
         and all(getattr(cls, name) is getattr(BaseNeuron, name) for name in _STEP_METHODS)

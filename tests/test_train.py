@@ -194,6 +194,7 @@ def _ddp_worker(rank: int, world: int, port: int, options: dict, result_dir: str
         run = loop.prepare(config, data, build(config, data.inputs, data.classes), ctx)
         loop.fit(run)
         torch.save({"model": run.model.state_dict(), "history": run.history}, f"{result_dir}/rank{rank}.pt")
+        distributed.wait_for_all(ctx)
     finally:
         distributed.close(ctx)
 

@@ -105,6 +105,13 @@ def all_sum(values: list[float], ctx: Context) -> list[float]:
     return total.tolist()
 
 
+def wait_for_all(ctx: Context) -> None:
+    """Barrier at the end of a successful run: no rank tears its process group down while a peer's
+    communication threads still talk to it (gloo aborts the process then)."""
+    if ctx.distributed and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+
+
 def close(ctx: Context) -> None:
     if ctx.distributed and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()

@@ -35,7 +35,9 @@ def train(config: TrainConfig, *, echo=print) -> dict:
     torch.set_num_threads(config.threads)
     ctx = distributed.setup(config.ddp, config.device)
     try:
-        return _train(config, ctx, out, echo if ctx.is_main else (lambda *a, **k: None))
+        result = _train(config, ctx, out, echo if ctx.is_main else (lambda *a, **k: None))
+        distributed.wait_for_all(ctx)
+        return result
     finally:
         distributed.close(ctx)
 
