@@ -104,7 +104,7 @@ class _FusedSequence(torch.autograd.Function):
                 torch.ge(H - theta, 0, out=S)  # Θ(H − θ) in x's dtype, as surrogate.heaviside
                 v = neuron.reset_potential(H, S)
         ctx.neuron, ctx.tau, ctx.scale, ctx.leaky = neuron, tau, scale, leaky
-        ctx.conv = memory.engine.kernel_snapshot()
+        ctx.conv = memory.engine.convolution  # its kernel, for the backward
         ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
         return spikes, v
 
@@ -112,8 +112,8 @@ class _FusedSequence(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_spikes, grad_v_last):
         x_seq, v_init, pre_spike, spikes = ctx.saved_tensors
-        neuron, tau, scale, leaky = ctx.neuron, ctx.tau, ctx.scale, ctx.leaky
-        h, rest = neuron.step_size, neuron.v_rest
+        neuron, tau, scale = ctx.neuron, ctx.tau, ctx.scale
+        h = neuron.step_size
         gain = scale * h / tau  # a = ∂H/∂x
         need_tau = ctx.needs_input_grad[2]
         adjoint = ctx.conv.fresh()  # ρ applied backward in time (fresh: a graph may be run twice)
@@ -124,17 +124,16 @@ class _FusedSequence(torch.autograd.Function):
         # step besides the memory.
         T = x_seq.shape[0]
         grad_x = torch.empty_like(x_seq)
-        grad_v = grad_v_last.clone() if grad_v_last is not None else torch.zeros_like(v_init)
-        keep = (1.0 - gain) if leaky else None  # ∂H_{n+1}/∂v_n besides the memory
+        grad_v = grad_v_last if grad_v_last is not None else torch.zeros_like(v_init)
+        keep = (1.0 - gain) if ctx.leaky else None  # ∂H_{n+1}/∂v_n besides the memory (IF: 1)
         grad_tau = torch.zeros((), dtype=torch.float64, device=x_seq.device) if need_tau else None
         grad_H = None
         for hi in range(T, 0, -CHUNK):
             lo = max(0, hi - CHUNK)
             grad_chunk, through = _chunk_terms(neuron, pre_spike[lo:hi], spikes[lo:hi], grad_spikes[lo:hi])
             for i in range(hi - lo - 1, -1, -1):
-                if grad_H is not None:  # v_n feeds H_{n+1} directly and every later c through u_n
-                    grad_v = adjoint.forward_step(grad_H).reshape(grad_v.shape)
-                    grad_v += grad_H * keep if leaky else grad_H
+                if grad_H is not None:
+                    grad_v = _potential_grad(adjoint, grad_H, keep)
                 grad_H = grad_chunk[i]
                 if through is None:
                     grad_H.add_(grad_v)
@@ -144,15 +143,19 @@ class _FusedSequence(torch.autograd.Function):
                 v_prev = v_init.unsqueeze(0) if lo == 0 else neuron.reset_potential(pre_spike[lo - 1 : lo], spikes[lo - 1 : lo])
                 if hi - lo > 1:
                     v_prev = torch.cat([v_prev, neuron.reset_potential(pre_spike[lo : hi - 1], spikes[lo : hi - 1])])
-                f = (x_seq[lo:hi] - (v_prev - rest)) / tau if leaky else x_seq[lo:hi] / tau
+                f = neuron.dv_dt(v_prev, x_seq[lo:hi])
                 grad_tau -= (grad_chunk * (f * scale * h)).sum(dtype=torch.float64)
             torch.mul(grad_chunk, gain, out=grad_x[lo:hi])
-        grad_v_init = None
-        if ctx.needs_input_grad[1]:
-            grad_v_init = adjoint.forward_step(grad_H).reshape(grad_v.shape)
-            grad_v_init += grad_H * keep if leaky else grad_H
+        grad_v_init = _potential_grad(adjoint, grad_H, keep) if ctx.needs_input_grad[1] else None
         grad_tau_param = grad_tau.to(neuron.tau_param.dtype) if need_tau else None
         return grad_x if ctx.needs_input_grad[0] else None, grad_v_init, grad_tau_param, None
+
+
+def _potential_grad(adjoint, grad_H: torch.Tensor, keep) -> torch.Tensor:
+    """ḡv_n from ḡH_{n+1}: v_n feeds H_{n+1} directly (∂ = ``keep``, ``None`` for 1) and every
+    later c through u_n (the memory's adjoint, fed ḡH_T … ḡH_{n+2} before)."""
+    grad_v = adjoint.forward_step(grad_H).reshape(grad_H.shape)
+    return grad_v.add_(grad_H if keep is None else grad_H * keep)
 
 
 CHUNK = 16  # steps whose surrogate terms are computed together in the backward

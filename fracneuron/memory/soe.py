@@ -109,9 +109,10 @@ class SoeMemory(MemoryEngine):
         reset/detach)."""
         return self._chain is not None and self._chain.requires_grad
 
-    def kernel_snapshot(self) -> ModeConvolution:
-        """A fresh convolution with the kernel in use (for a hand-written backward)."""
-        return self._conv.fresh()
+    @property
+    def convolution(self) -> ModeConvolution | None:
+        """The convolution in use (its kernel: ``fresh()`` gives a new sequence with it)."""
+        return self._conv
 
     def continue_graph(self, recording: bool) -> None:
         """Warn when a recorded sequence continues a past whose graph a fused sequence cut."""
