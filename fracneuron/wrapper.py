@@ -317,7 +317,7 @@ class SNNWrapper(nn.Module):
         replayed: set[int] = set()
         for k in range(1, x.shape[0]):
             states = [_state(neuron) for neuron in self._neurons]
-            prepared = [neuron.memory.prepare_step(neuron.v, neuron.v_rest) for neuron in self._neurons]
+            prepared = [neuron.memory.prepare_step(neuron.v) for neuron in self._neurons]
             outputs.append(checkpoint(self._replay, k, replayed, x[k], states, prepared, use_reentrant=False))
             self._check_calls()
         return outputs

@@ -113,7 +113,7 @@ def test_third_party_plugin_is_discovered_and_usable_by_name(third_party):
     assert plugins.memories.entry("last_state").plugin == "lastkit"
     assert plugins.plugin_sources()["lastkit"].startswith("entry point (fracneuron_lastkit 0.1)")
     mem = fn.FractionalMemory(0.5, "last_state", memory_options={"scale": 1.0})
-    c = mem(torch.ones(2))
+    c = mem.engine.correction(torch.ones(2), mem.order)
     torch.testing.assert_close(c, torch.full((2,), -0.5))  # -(1 - α) u
     spike = surrogate.get("stepwise")
     x = torch.tensor([0.5, 2.0], requires_grad=True)

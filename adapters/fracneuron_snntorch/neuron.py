@@ -5,7 +5,7 @@ function its constructor picked (``_base_sub``, ``_base_zero`` or ``_base_int``)
 that state function and nothing else, so snnTorch's own forward still does the charge, state
 quantisation, inhibition, firing, graded spikes and ``reset_delay=False`` reset.
 
-The step (DESIGN.md's formula, v0 = 0 for snnTorch). With r_n = H(mem_{n-1} − θ) the reset signal
+The step (DESIGN.md's formula). With r_n = H(mem_{n-1} − θ) the reset signal
 snnTorch computes from the previous membrane, the state step n starts from is the membrane after
 that reset,
 
@@ -14,11 +14,14 @@ that reset,
 and the increment is snnTorch's own: Δ_n = new_mem_native − v̂_{n-1} (new_mem_native from its state
 function, e.g. β·mem_{n-1} + x_n − r_n θ for Leaky 'subtract'). The fractional membrane is
 
-    H_n = v̂_{n-1} + s Δ_n + c_n,        c_n = −Σ_{k=1}^{n} ω_k v̂_{n-k}        (shape of mem)
+    H_n = v̂_{n-1} + s Δ_n + c_n,        c_n = −Σ_{k=1}^{n} ω_k (v̂_{n-k} − v̂_0)        (shape of mem)
 
 (s = h^{α−1}, ω_1 = 1 − α and ω_k = w_k for k ≥ 2; multi-term orders use the combined weights of
 :func:`fracneuron.weights.combined_gl_weights`; h = 1 except for Lapicque, whose Euler step h is
-its ``time_step``), and v̂_{n-1} is what joins the history: the post-reset membrane. snnTorch then quantises and fires on H_n and,
+its ``time_step``), and v̂_{n-1} is what joins the history: the post-reset membrane. Caputo's
+derivative acts on the deviation from the first state v̂_0 of the sequence (0 for a fresh
+``init_leaky()`` membrane, the carried ``mem`` when a non-zero one starts a new history), so an
+undriven membrane with β = 1 stays where it started. snnTorch then quantises and fires on H_n and,
 with ``reset_delay=False``, resets it at once (that reset reaches the history through mem_n). At a
 fixed α = 1 the memory returns ``None`` and the native result is returned untouched: bit-exact.
 
