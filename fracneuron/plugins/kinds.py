@@ -48,7 +48,9 @@ class Kind:
         if not isinstance(name, str) or not name:
             raise RegistrationError(f"{self.a_noun} needs a non-empty string name, got {name!r}")
         if isinstance(aliases, str) or not isinstance(aliases, (tuple, list)):
-            raise RegistrationError(f"aliases of {self.noun} {name!r} must be a list of names, got {_describe(aliases)}")
+            raise RegistrationError(
+                f"aliases of {self.noun} {name!r} must be a list of names, got {_describe(aliases)}"
+            )
         for alias in aliases:
             if not isinstance(alias, str) or not alias:
                 raise RegistrationError(f"aliases of {self.noun} {name!r} must be non-empty strings, got {alias!r}")

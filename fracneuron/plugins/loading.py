@@ -16,7 +16,12 @@ import pluggy
 from .kinds import Kind
 from .registry import RegistrationError, Table
 
-__all__ = ["PluginFailure", "run_register_hooks"]
+__all__ = ["PluginFailure", "one_line", "run_register_hooks"]
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and runs of spaces folded, for a one-line listing."""
+    return " ".join(text.split())
 
 
 class PluginFailure(Exception):
@@ -40,12 +45,14 @@ def run_register_hooks(
         except PluginFailure as exc:
             if name in strict:
                 raise RuntimeError(f"fracneuron's default plugin {name!r} failed to register: {exc}") from exc
-            failures[name] = str(exc)
+            failures[name] = one_line(str(exc))
             pm.unregister(name=name)
     return tables, failures
 
 
-def _with_plugin(pm: pluggy.PluginManager, name: str, kinds: Sequence[Kind], tables: dict[str, Table]) -> dict[str, Table]:
+def _with_plugin(
+    pm: pluggy.PluginManager, name: str, kinds: Sequence[Kind], tables: dict[str, Table]
+) -> dict[str, Table]:
     """``tables`` plus everything plugin ``name`` registers (a new dict); ``PluginFailure`` if
     any of it is refused."""
     tables = dict(tables)
@@ -97,10 +104,10 @@ class _RegisterCall:
             raise
 
     def _name_and_object(self, args: tuple[object, ...]) -> tuple[object, object]:
+        expected = ("name", self.kind.noun) if self.kind.named else (self.kind.noun,)
+        if len(args) != len(expected):
+            given = f"{len(args)} {'was' if len(args) == 1 else 'were'} given"
+            raise RegistrationError(f"register() takes ({', '.join(expected)}) but {given}")
         if self.kind.named:
-            if len(args) != 2:
-                raise RegistrationError(f"register() takes (name, {self.kind.noun}), got {len(args)} arguments")
             return args[0], args[1]
-        if len(args) != 1:
-            raise RegistrationError(f"register() takes ({self.kind.noun}), got {len(args)} arguments")
         return getattr(args[0], "name", None), args[0]

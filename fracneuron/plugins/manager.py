@@ -33,7 +33,7 @@ import pluggy
 
 from . import hookspecs
 from .kinds import KINDS
-from .loading import run_register_hooks
+from .loading import one_line, run_register_hooks
 from .registry import Table
 
 __all__ = [
@@ -146,7 +146,7 @@ def _load_entry_points(pm: pluggy.PluginManager, sources: dict[str, str], failur
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken third-party plugin must not break the library
-            failures[ep.name] = f"failed to load from {dist}: {type(exc).__name__}: {exc}"
+            failures[ep.name] = one_line(f"failed to load from {dist}: {type(exc).__name__}: {exc}")
             continue
         if pm.is_registered(plugin):
             failures[ep.name] = f"its module is already loaded as plugin {pm.get_name(plugin)!r}"
@@ -157,7 +157,7 @@ def _load_entry_points(pm: pluggy.PluginManager, sources: dict[str, str], failur
         except pluggy.PluginValidationError as exc:
             if pm.is_registered(plugin):
                 pm.unregister(plugin)
-            failures[ep.name] = f"{' '.join(str(exc).split())}; {_HOOKS_HINT}"
+            failures[ep.name] = f"{one_line(str(exc))}; {_HOOKS_HINT}"
             continue
         sources[ep.name] = f"entry point ({dist})"
 
