@@ -35,7 +35,9 @@ tensor after ``mem.detach_()``). Anything else starts a new history whose first 
 membrane: a fresh ``init_leaky()``/``reset_mem()`` tensor, a zero tensor the user made,
 ``snntorch.utils.reset(net)`` / ``reset_hidden()`` (they assign new zero tensors), a cloned or
 modified ``mem``. ``reset_mem()`` (and the ``init_*`` aliases) also clear the history at once.
-A carried membrane that lost its autograd graph in place (snnTorch's ``detach_hidden()`` for
+After ``.to()``/``.double()`` moved a running neuron (its history moves with it), the returned
+membrane converted the same way (``mem.double()``) continues the sequence; any other membrane
+starts a new history, with a warning. A carried membrane that lost its autograd graph in place (snnTorch's ``detach_hidden()`` for
 truncated BPTT) detaches the history too. A carried membrane whose shape no longer matches the
 input (batch size changed without a reset) raises :class:`~fracneuron.memory.base.StateShapeError`
 (at a fixed α = 1 there is no history and snnTorch's own behaviour, a silent restart, is kept).
@@ -44,6 +46,8 @@ would restart at every call, so give each stream its own module.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 
@@ -78,6 +82,11 @@ def _aliases(a: torch.Tensor, b: torch.Tensor) -> bool:
         and a.shape == b.shape
         and a.stride() == b.stride()
     )
+
+
+def _same_values(carried: torch.Tensor, last: torch.Tensor) -> bool:
+    """After a move: is ``carried`` the returned membrane converted the same way (mem.double())?"""
+    return carried.shape == last.shape and torch.equal(carried, last.to(device=carried.device, dtype=carried.dtype))
 
 
 class FractionalNeuron:
@@ -130,11 +139,18 @@ class FractionalNeuron:
         self.memory = memory.to(self.threshold.device)
         self._frac_returned: torch.Tensor | None = None  # the mem this module returned last step
         self._frac_graph = False  # ... and whether it carried an autograd graph
+        self._frac_carried: torch.Tensor | None = None  # the mem this step starts from
+        self._frac_moved = False  # .to()/.double() moved the running sequence since its last step
 
     # ------------------------------------------------------------------ step
     def forward(self, input_, *args, **kwargs):
-        self._frac_begin_step(input_, self._frac_carried_mem(args, kwargs))
-        out = super().forward(input_, *args, **kwargs)
+        # The new-sequence rule runs inside the state function (``_frac_update``), after snnTorch's
+        # own argument checks, so a misuse gets snnTorch's own error first.
+        self._frac_carried = self._frac_carried_mem(args, kwargs)
+        try:
+            out = super().forward(input_, *args, **kwargs)
+        finally:
+            self._frac_carried = None
         self._frac_returned = self.mem
         self._frac_graph = self.mem.grad_fn is not None
         return out
@@ -146,9 +162,18 @@ class FractionalNeuron:
         return self.mem if passed is None else passed
 
     def _frac_begin_step(self, input_: torch.Tensor, carried: torch.Tensor) -> None:
-        """Apply the new-sequence rule (module docstring) before snnTorch touches the state."""
-        last = self._frac_returned
-        if last is None or not _aliases(carried, last):
+        """Apply the new-sequence rule (module docstring) to the membrane the step starts from."""
+        last, moved = self._frac_returned, self._frac_moved
+        self._frac_moved = False
+        if last is None or not (_aliases(carried, last) or (moved and _same_values(carried, last))):
+            if moved and self.memory.steps:
+                warnings.warn(
+                    f"{type(self).__name__}: the mem passed after moving the neuron (.to(), .double(), ...) "
+                    "is not the membrane it returned, so a new fractional history started; pass the "
+                    "returned mem converted the same way (e.g. mem.double()) to continue the sequence",
+                    RuntimeWarning,
+                    stacklevel=5,
+                )
             self.memory.reset()
             return
         if self.memory.steps and carried.shape != input_.shape:
@@ -163,11 +188,12 @@ class FractionalNeuron:
 
     def _frac_update(self, native_update, input_: torch.Tensor, mechanism: str):
         """snnTorch's state update, made fractional on ``mem`` (module docstring)."""
-        mem_prev = self.mem  # read first: Leaky's '_base_zero' reassigns self.mem
-        new = native_update(input_)
         memory = self.memory
         if memory.is_markovian:
-            return new
+            return native_update(input_)
+        self._frac_begin_step(input_, self.mem if self._frac_carried is None else self._frac_carried)
+        mem_prev = self.mem  # read first: Leaky's '_base_zero' reassigns self.mem
+        new = native_update(input_)
         start = after_reset(mem_prev, self.reset, self.threshold, mechanism)
         correction = memory(start)
         new_mem = new[-1] if isinstance(new, tuple) else new
@@ -202,6 +228,7 @@ class FractionalNeuron:
         super()._apply(fn, recurse)
         if current:
             self._frac_returned = self.mem
+            self._frac_moved = True  # the caller's own mem is now a copy: continue on equal values
         return self
 
     def __reduce_ex__(self, protocol):
