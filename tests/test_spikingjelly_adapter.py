@@ -375,7 +375,7 @@ def test_to_dtype_moves_the_history_mid_sequence():
     reference_run(x)
     node(x[:10].float())
     node.double()
-    assert node.memory.engine._history.data.dtype == torch.float64
+    assert node.memory.engine.state_values().dtype == torch.float64
     assert node.memory.order.alphas().dtype == torch.float64
     node(x[10:])
     torch.testing.assert_close(node.v, reference_run.v, rtol=0, atol=1e-5)

@@ -26,6 +26,7 @@ keep (all of it, a window, K exponential modes) and register by name through the
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
@@ -80,6 +81,28 @@ class MemoryEngine(ABC):
     def describe(self) -> str:
         """A short description for ``repr`` (options and size)."""
         return self.name
+
+    def fork(self) -> "MemoryEngine":
+        """An independent engine that continues this one's sequence (branching: a pure functional
+        step advances a fork and leaves the original as it was).
+
+        The built-in engines fork in O(1) (copy-on-write) and keep the autograd graph of the past.
+        This default copies the engine (``copy.deepcopy``): correct values, but the gradient
+        through the memory stops at the fork; engines that can share their past should override it.
+        """
+        return copy.deepcopy(self)
+
+    def spawn(self) -> "MemoryEngine":
+        """A new engine with this one's options and no past (a new sequence). Default: a copy,
+        reset."""
+        new = copy.deepcopy(self)
+        new.reset()
+        return new
+
+    def state_values(self) -> torch.Tensor | None:
+        """The stored past as one tensor (compared by ``torch.allclose`` on explicit states);
+        ``None`` when the engine has none to show."""
+        return None
 
     def check_shape(self, u: torch.Tensor) -> None:
         """Raise :class:`StateShapeError` when ``u`` does not match the recorded state."""
@@ -178,6 +201,7 @@ class FractionalMemory(nn.Module):
         if self.order.per_neuron and not self.order.is_materialized:
             self.order.materialize(v_prev.shape[1:])
         if self.anchor is None or self.engine.steps == 0:  # a new sequence: its first state anchors it
+            self.order.check_fits(v_prev.shape[1:])
             self.anchor = v_prev
         elif self.anchor.shape != v_prev.shape:
             self.engine.check_shape(v_prev)  # the engine's own message names the fix

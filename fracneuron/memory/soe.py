@@ -6,7 +6,7 @@ c_n = −Σ_{k=1}^{n} ω̂_k u_{n-k} with ω̂_k = ω_k exactly for k ≤ k0 (``
 
 fitted to the exact GL weights with relative error ≤ ``tol`` for every lag up to ``horizon``
 (:mod:`fracneuron.soe_fit`). The history then lives in K modes per neuron, updated blockwise
-(:mod:`fracneuron.memory.modes`): time O(T·K·N), a state of K modes and k0 + 4L recent values per
+(:mod:`fracneuron.functional.modes`): time O(T·K·N), a state of K modes and k0 + 4L recent values per
 neuron whatever T, and — for a fixed α — forward+backward memory of the engine independent of T.
 
 Error. Σ_{k≥2} |ω_k| = 1 − α, so the fit changes each correction by at most
@@ -27,6 +27,7 @@ kernel.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
@@ -36,7 +37,7 @@ from ..order import FractionalOrder
 from ..soe_fit import LARGEST_TOL, SoeRates, check_fit_options, fit_rates, soe_amplitudes
 from ..weights import combine_terms, correction_weights
 from .base import MemoryEngine
-from .modes import ModeConvolution, step
+from ..functional.modes import ModeConvolution, step
 
 __all__ = ["SoeMemory"]
 
@@ -81,7 +82,6 @@ class SoeMemory(MemoryEngine):
         check_fit_options(self.tol, self.horizon, self.exact_lags, _option)
         self.fit: SoeRates | None = None
         self._conv: ModeConvolution | None = None
-        self._chain: torch.Tensor | None = None  # orders the steps' backward calls
         self._warned = False
         # a fused sequence (fracneuron.fused) recorded its own graph and left the past without one
         self.graph_cut = False
@@ -110,14 +110,14 @@ class SoeMemory(MemoryEngine):
             )
         if self.graph_cut:
             self.continue_graph(torch.is_grad_enabled() and u_prev.requires_grad)
-        c, self._chain = step(conv, u_prev, self._chain)
+        c = step(conv, u_prev)
         return c
 
     @property
     def has_graph(self) -> bool:
         """Whether the recorded past is part of an autograd graph (steps recorded since the last
         reset/detach)."""
-        return self._chain is not None and self._chain.requires_grad
+        return self._conv is not None and self._conv.chain is not None and self._conv.chain.requires_grad
 
     @property
     def convolution(self) -> ModeConvolution | None:
@@ -138,22 +138,36 @@ class SoeMemory(MemoryEngine):
         self.graph_cut = False
 
     def reset(self) -> None:
-        self._conv, self._chain, self.graph_cut = None, None, False
+        self._conv, self.graph_cut = None, False
 
     def detach(self) -> None:
         self.graph_cut = False
         if self._conv is not None:
-            self._conv, self._chain = self._conv.continued(lambda t: t), None
+            self._conv = self._conv.continued(lambda t: t)
 
     def apply(self, fn) -> None:
         if self._conv is not None:
-            self._conv, self._chain = self._conv.continued(fn), None
+            self._conv = self._conv.continued(fn)
+
+    def fork(self) -> "SoeMemory":
+        new = copy.copy(self)
+        if self._conv is not None:
+            new._conv = self._conv.fork()
+        return new
+
+    def spawn(self) -> "SoeMemory":
+        return type(self)(self.tol, self.horizon, self.exact_lags, self.block)
+
+    def state_values(self) -> torch.Tensor | None:
+        conv = self._conv
+        if conv is None:
+            return None
+        return torch.cat([conv.modes, conv.rows(conv.n - conv.head, conv.n)])
 
     def __getstate__(self):
         # deepcopy/pickle carry the past values, never the autograd graph; the copy recomputes
         # its weights from the order at its next step (the same values)
         state = self.__dict__.copy()
-        state["_chain"] = None
         if self._conv is not None:
             state["_conv"] = self._conv.continued(lambda t: t)
         return state

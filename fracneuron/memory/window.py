@@ -25,5 +25,8 @@ class WindowMemory(ExactMemory):
         self.window = window
         super().__init__()
 
+    def spawn(self) -> "WindowMemory":
+        return type(self)(self.window)
+
     def describe(self) -> str:
         return f"window(L={self.window})"

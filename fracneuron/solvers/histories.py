@@ -2,7 +2,7 @@ r"""History sums with any kernel: the ``exact`` engine's storage and autograd, o
 
 A scheme that remembers its past as Σ_{k=1}^{m} ρ_k x_{m-k} (L1 on the states, product
 integration on the right-hand sides) uses a :class:`KernelMemory`: the preallocated buffer, blocked
-matrix products and O(T·N) backward of :mod:`fracneuron.memory.history`, with the scheme's own
+matrix products and O(T·N) backward of :mod:`fracneuron.functional.history`, with the scheme's own
 kernel instead of the Grünwald–Letnikov one. Each call appends x_{m-1} and returns the sum.
 
 Several kernels over the same past (a predictor's and a corrector's) are one history with one
@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import torch
 
+from ..functional.history import BLOCK, Past
 from ..memory.exact import ExactMemory
-from ..memory.history import BLOCK, History
 from ..order import FractionalOrder
 
 __all__ = ["KernelMemory"]
@@ -46,6 +46,7 @@ class KernelMemory(ExactMemory):
         self.window = window
         self.kernels = kernels
         super().__init__()
+        self._past.rows = True
 
     def __call__(self, x_prev: torch.Tensor, order: FractionalOrder) -> torch.Tensor:
         K = self.kernels
@@ -57,20 +58,17 @@ class KernelMemory(ExactMemory):
         sums = self.correction(rows.repeat(K, 1), order).reshape(K, -1, x_prev.shape[0])
         return sums.transpose(1, 2).reshape(K, *x_prev.shape)
 
-    def _start(self, hist: History, rows: torch.Tensor, order: FractionalOrder) -> None:
-        hist.shape = rows.shape
-        hist.rows = True
+    def _start(self, past: Past, rows: torch.Tensor, order: FractionalOrder) -> None:
+        past.shape = rows.shape
         weight_rows = rows.shape[0] if order.alphas().dim() > 1 else self.kernels
-        hist.per_neuron = weight_rows > 1
+        past.per_neuron = weight_rows > 1
         # Blocks turn B matrix–vector products into one matrix product, worth it for wide states;
         # for a few columns the block's Hankel copy costs more than the products it saves.
         small = rows.shape[1] < _BLOCKED_COLUMNS or weight_rows > _BLOCKED_ROWS
-        hist.block_size = 1 if small else BLOCK
+        past.block_size = 1 if small else BLOCK
 
-    def _continued(self, fn) -> History:
-        new = super()._continued(fn)
-        new.rows = self._history.rows
-        return new
+    def spawn(self) -> "KernelMemory":
+        return type(self)(self.kernel, self.window, self.kernels)
 
     def _reversed_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
         """r [P, R] with r[:, R-k] = ρ_k (R >= lags, a power of two, so weights grow rarely)."""

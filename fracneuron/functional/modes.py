@@ -1,6 +1,6 @@
 r"""A causal convolution whose kernel is exact for a few lags and a sum of exponentials beyond.
 
-The primitive behind the ``soe`` engine. Each step appends x_{m-1} (shape ``[batch, *features]``)
+The kernel behind the ``soe`` engine. Each step appends x_{m-1} (shape ``[batch, *features]``)
 and returns
 
     y_m = Σ_{k=1}^{m} ρ_k x_{m-k},     ρ_k given for k < k0 + L,     ρ_k = Σ_{q=1}^{K} a_q λ_q^{k-k0-1} (k > k0)
@@ -11,29 +11,36 @@ neuron. Lags beyond k0 live in K *modes* M_q = Σ_{k>k0} λ_q^{k-k0-1} x_{m-k} p
 state is K modes plus a buffer of k0 + 4L recent states per neuron (and the L-step far part of the
 current block), whatever the length of the sequence.
 
-Blocks (chunked recurrence). Steps are grouped in blocks of L; the block starting at step m0 has
+Blocks (chunked recurrence). Steps are grouped in blocks of L, starting at steps 1, 1 + L, …; the
+block starting at step m0 has
 
     y_{m0+i} = Σ_q a_q λ_q^i M_q(m0) + Σ_{j=m0-k0}^{m0-1} ρ_{m0+i-j} x_j   +   Σ_{j=m0}^{m0+i-1} ρ_{m0+i-j} x_j
                └── far: two GEMMs per block, [L,K]×[K,N] and [L,k0]×[k0,N] ──┘   └── inner: i ≤ L−1 lags ─┘
     M(m0+L)  = λ^L ⊙ M(m0) + Σ_{l=0}^{L-1} λ^{L-1-l} x_{m0-k0+l}            (one [K,L]×[L,N] GEMM)
 
 (M(1) = 0, x_j = 0 for j < 0): the K modes and the k0 exact lags are touched once per block in
-large matrix products; per step only the inner sum over the block's own past (on average
-(L − 1)/2 states) remains.
+large matrix products; per step only the inner sum over the block's own past remains.
 
-Autograd. Each step is one :class:`_ModeStep` node with inputs ``(chain, x_prev, inner, head,
-amp)``, ordered by empty ``chain`` tensors as in :mod:`fracneuron.memory.history`. The backward
-runs the same recurrence backward in time (the adjoint of a causal convolution is the
+Explicit state. A :class:`ModeConvolution` is one sequence's state; its buffers are updated in
+place (fresh multi-megabyte temporaries per block cost more page faults than arithmetic), so
+:meth:`ModeConvolution.fork` copies them (O(K + k0 + 4L) rows) and shares only what never
+changes (weights, decay tables, the autograd chain).
+
+Autograd without shared state. Each recorded step is one :class:`_ModeStep` node with inputs
+``(chain, x_prev, inner, head, amp)`` and outputs ``(y_m, chain')``. The *gradient* of ``chain'``
+is the backward pass's working memory, handed from step to step through autograd: a window of
+2L + k0 input-gradient rows (two copies, alternating by block, so sliding it back in time needs no
+allocation), the current block's output gradients, the adjoint modes and a scratch row block. The
+backward runs the recurrence backward in time (the adjoint of a causal convolution is the
 anti-causal one):
 
     Ā(m0) = Λᵀ ḡ_block + λ^L ⊙ Ā(m0+L),     ∂L/∂M(m0) = a ⊙ Ā(m0),
     ∂L/∂x_j += (chunk that built M(m0))ᵀ (a ⊙ Ā(m0)) + Hᵀ ḡ_block + inner terms,
     ∂L/∂a   = Σ_blocks ⟨chunk sum, Ā(m0)⟩  (+ ⟨M_init, Ā⟩ for the first recorded block)
 
-with a sliding window of 2L + k0 gradient rows and no per-step mode states. Without a gradient
-for the weights (fixed α) forward and backward memory are independent of T; only a gradient for
-the weights (learnable α) needs the past inputs, and then every x_j is kept once, O(T·N), like the
-``exact`` engine.
+Without a gradient for the weights (fixed α) forward and backward memory are independent of T;
+only a gradient for the weights (learnable α) needs the past inputs, and then every x_j is kept
+once, O(T·N), like the ``exact`` engine.
 
 Layouts: states are stored flat, ``[rows, Q]`` with Q = batch·features; weights are
 ``inner [L−1, P]`` (reversed: inner[L−1−k] = ρ_k), ``head [L, k0, P]`` (head[i, l] =
@@ -43,39 +50,11 @@ kernel per layer) or P = features (one per neuron, broadcast over the batch).
 
 from __future__ import annotations
 
+import copy
+
 import torch
 
-from .history import _graph_task
-
 __all__ = ["ModeConvolution", "step"]
-
-
-class _Backward:
-    """Accumulators of one backward pass: a sliding window of input gradients, the gradients of
-    the current block's outputs, and the adjoint modes."""
-
-    def __init__(self, conv: "ModeConvolution", m0: int) -> None:
-        L, k0 = conv.block, conv.head
-        like = conv.modes
-        self.task = _graph_task()
-        self.lo = m0 - L - k0  # logical index of window row 0
-        self.window = like.new_zeros((2 * L + k0, like.shape[1]))
-        self.spare = torch.empty_like(self.window)
-        self.block_grad = like.new_zeros((L, like.shape[1]))
-        self.adjoint = torch.zeros_like(like)  # Ā at the start of the block after the current one
-        self.next_adjoint = torch.empty_like(like)
-        self.grads: list[torch.Tensor] | None = None  # for inner, head, amp
-
-    def rows(self, start: int, stop: int) -> torch.Tensor:
-        return self.window[start - self.lo : stop - self.lo]
-
-    def slide(self, L: int) -> None:
-        """Move the window L steps back in time."""
-        keep = self.window.shape[0] - L
-        self.spare[L:].copy_(self.window[:keep])
-        self.spare[:L].zero_()
-        self.window, self.spare = self.spare, self.window
-        self.lo -= L
 
 
 class ModeConvolution:
@@ -86,10 +65,6 @@ class ModeConvolution:
         head: k0 ≥ 1, the lags before a block that are summed exactly.
         block: L ≥ 1, steps per block.
         shape, dtype, device: of the state x (``[batch, *features]``).
-
-    Every buffer is allocated once per sequence and updated in place: fresh multi-megabyte
-    temporaries each block make the CPU allocator return and re-fault pages, which costs more
-    than the arithmetic.
     """
 
     def __init__(self, rates: torch.Tensor, head: int, block: int, shape: torch.Size, dtype, device) -> None:
@@ -97,7 +72,7 @@ class ModeConvolution:
             raise ValueError(f"head and block must be >= 1, got {head}, {block}")
         self.head, self.block = head, block
         self.shape = shape
-        B, F = shape[0], max(1, shape[1:].numel())
+        B, F = shape[0], shape[1:].numel()
         self.batch, self.features = B, F
         K, L = rates.numel(), block
         self.rates = rates
@@ -108,7 +83,7 @@ class ModeConvolution:
         self.chunk = torch.exp(-(L - 1 - i)[None, :] * s[:, None]).to(dtype)  # [K, L]: λ_q^{L-1-l}
         self.decay = torch.exp(-L * s).to(dtype).reshape(K, 1)  # λ^L
         self.modes = torch.zeros((K, B * F), dtype=dtype, device=device)  # M(block_start)
-        self.scratch: torch.Tensor | None = None  # a ⊙ M, a ⊙ Ā (one kernel per neuron only)
+        self.scratch: torch.Tensor | None = None  # a ⊙ M (one kernel per neuron only)
         self.far = torch.zeros((L, B * F), dtype=dtype, device=device)  # far part of the block
         # Stored states: logical index j <-> row j - offset; rows j < 0 are zero.
         self.offset = 1 - head
@@ -120,14 +95,15 @@ class ModeConvolution:
         self.inner_ascending: torch.Tensor | None = None
         self.head_table: torch.Tensor | None = None
         self.amp: torch.Tensor | None = None
-        # autograd bookkeeping
+        # autograd: the first recorded step, M at its block, and the last recorded step's link
         self.first_recorded: int | None = None
         self.initial_modes: torch.Tensor | None = None
-        self.backward_state: _Backward | None = None
+        self.chain: torch.Tensor | None = None
+        self.chain_block = 0  # block_start of the step that made ``chain``
 
     @property
     def per_neuron(self) -> bool:
-        return self.amp.shape[-1] > 1
+        return self.amp.shape[-1] != 1  # one kernel per neuron (P = features; also P = 0 for an empty state)
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
         return self.data[start - self.offset : stop - self.offset]
@@ -145,7 +121,17 @@ class ModeConvolution:
         if self.per_neuron and self.scratch is None:
             self.scratch = torch.empty_like(self.modes)
         if self.block_start > 0:  # continuing mid-block (after detach or a move): redo the far part
-            self._far()
+            self._start_block(0)
+
+    # ------------------------------------------------------------- handles
+    def fork(self) -> "ModeConvolution":
+        """An independent copy of this sequence's state that shares what never changes (decay
+        tables, weights, the autograd chain): its buffers are copied, since steps update them in
+        place."""
+        new = copy.copy(self)
+        new.modes, new.far, new.data = self.modes.clone(), self.far.clone(), self.data.clone()
+        new.scratch = None if self.scratch is None else torch.empty_like(self.scratch)
+        return new
 
     def fresh(self) -> "ModeConvolution":
         """A new sequence (no past, no autograd bookkeeping) with this kernel, detached. Run on
@@ -160,7 +146,7 @@ class ModeConvolution:
 
     def continued(self, fn) -> "ModeConvolution":
         """The same past with ``fn`` applied (a dtype/device move, or identity for ``detach``),
-        fresh autograd bookkeeping and no weights (set them again)."""
+        no autograd graph and no weights (set them again)."""
         data = fn(self.data)
         new = ModeConvolution(self.rates, self.head, self.block, self.shape, data.dtype, data.device)
         new.data = data.clone()  # an old graph may still read the old buffers in its backward
@@ -187,10 +173,6 @@ class ModeConvolution:
             torch.mm(self.powers * amp.reshape(1, -1), self.modes, out=self.far)
             self.far.addmm_(table[:, :, 0], before)
 
-    def _far(self) -> None:
-        """The far part of the current block (after a change of weights mid-block)."""
-        self._start_block(0)
-
     def _inner_sum(self, i: int, m: int) -> torch.Tensor:
         """y_m = far[i] + Σ_{j=m0}^{m-1} ρ_{m-j} x_j (flat [Q])."""
         if i == 0:
@@ -207,7 +189,7 @@ class ModeConvolution:
         needed = m0 + self.block - 1 - self.offset
         if needed <= self.data.shape[0]:
             return
-        if self.keep_all:
+        if self.keep_all:  # a new buffer: earlier steps' backward passes read the old one
             grown = self.data.new_empty((max(2 * self.data.shape[0], needed), self.data.shape[1]))
             grown[: self.n - self.offset] = self.data[: self.n - self.offset]
             self.data = grown
@@ -231,129 +213,188 @@ class ModeConvolution:
             self._start_block(previous)
         return self._inner_sum(m - self.block_start, m).reshape(self.shape)
 
-    # --------------------------------------------------------------- backward
-    def backward_step(self, m: int, m0: int, grad_y: torch.Tensor, need_x: bool, need_weights: bool):
-        """Step m's share of the backward pass; returns (∂L/∂x_{m-1}, ∂L/∂inner, ∂L/∂head, ∂L/∂amp)."""
-        L = self.block
-        state = self.backward_state
-        if state is None or state.task != _graph_task():
-            state = self.backward_state = _Backward(self, m0)
-        if need_weights and state.grads is None:
-            state.grads = [torch.zeros_like(self.inner), torch.zeros_like(self.head_table), torch.zeros_like(self.amp)]
-        g = grad_y.reshape(-1)
-        i = m - m0
-        state.block_grad[i] = g
-        if need_weights and i > 0:  # ∂L/∂ρ_k += ⟨ḡ_m, x_{m−k}⟩ over the inner lags
-            state.grads[0][L - 1 - i :] += self._weighted_dot(self.rows(m - i, m), g.unsqueeze(0))[:, 0]
-        first = m == self.first_recorded
-        flush = m == m0 or first
-        if flush:
-            self._flush_block(state, m0, first, need_weights)
-        grad_x = self._input_grad(state, m, i) if need_x else None
-        if flush:
-            state.slide(L)
-        if not first:
-            return grad_x, None, None, None
-        self.backward_state = None  # the pass is complete: free the accumulators now
-        grads = state.grads or [None, None, None]
-        return grad_x, *grads
 
-    def _input_grad(self, state: _Backward, m: int, i: int) -> torch.Tensor:
-        """∂L/∂x_{m-1}: what the window collected (head and mode terms) plus the inner terms of the
-        block's later steps, gathered: Σ_{i'=i}^{L-1} ρ_{i'-i+1} ḡ_{m0+i'} (a read, not a scatter)."""
-        row = state.rows(m - 1, m)[0]
-        if i == 0:  # x_{m0-1} is a head state of its block, not an inner one
-            return row.clone().reshape(self.shape)
-        weights, later = self.inner_ascending[: self.block - i], state.block_grad[i:]
-        if self.per_neuron:
-            grad = torch.einsum("nf,nbf->bf", weights, self._neurons(later)).reshape(-1).add_(row)
-        else:
-            grad = torch.addmv(row, later.t(), weights[:, 0])
-        return grad.reshape(self.shape)
+# --------------------------------------------------------------------------- backward
+class _Accumulator:
+    """Named views into the backward pass's working memory G (see the module docstring).
 
-    def _weighted_dot(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    G's rows: two windows of 2L + k0 input-gradient rows (window ``(m0 − 1) // L`` even: the
+    first; the window of block m0 covers logical rows m0 − L − k0 … m0 + L − 1), the block's L
+    output gradients, the adjoint Ā(m0 + L), the next adjoint and a scratch of K rows each."""
+
+    def __init__(self, G: torch.Tensor, conv_info: "_Layout", m0: int) -> None:
+        L, k0, K = conv_info.block, conv_info.head, conv_info.modes
+        W = 2 * L + k0
+        first = ((m0 - 1) // L) % 2 == 0
+        self.window = G[:W] if first else G[W : 2 * W]
+        self.other = G[W : 2 * W] if first else G[:W]
+        rest = G[2 * W :]
+        self.block_grad, self.adjoint = rest[:L], rest[L : L + K]
+        self.next_adjoint, self.scratch = rest[L + K : L + 2 * K], rest[L + 2 * K : L + 3 * K]
+        self.lo = m0 - L - k0  # logical index of window row 0
+
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        return self.window[start - self.lo : stop - self.lo]
+
+    def slide(self, L: int) -> None:
+        """Move the window L steps back in time: the previous block's window is the other copy."""
+        self.other[L:].copy_(self.window[:-L])
+        self.other[:L].zero_()
+
+
+class _Layout:
+    """What a step's backward needs of its convolution (no buffers that later steps change)."""
+
+    def __init__(self, conv: ModeConvolution) -> None:
+        self.block, self.head, self.modes = conv.block, conv.head, conv.modes.shape[0]
+        self.batch, self.features, self.shape = conv.batch, conv.features, conv.shape
+        self.per_neuron = conv.per_neuron
+        self.powers, self.chunk, self.decay = conv.powers, conv.chunk, conv.decay
+        self.amp, self.head_table = conv.amp.detach(), conv.head_table.detach()
+        self.inner_ascending = conv.inner_ascending
+        self.first_recorded, self.initial_modes = conv.first_recorded, conv.initial_modes
+        # the stored states, for the weights' gradient (kept whole, never shifted, when it is needed)
+        self.data, self.offset = conv.data, conv.offset
+
+    def accumulator_rows(self) -> int:
+        return 2 * (2 * self.block + self.head) + self.block + 3 * self.modes
+
+    def neurons(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], self.batch, self.features)
+
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        return self.data[start - self.offset : stop - self.offset]
+
+    def weighted_dot(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Σ over the batch (and the neurons, one kernel per layer) of a[r] ⊙ b[c] -> [R, C, P]
         (a [R, Q], b [C, Q]): the gradient of a weight that carries a's state into b's output."""
         if self.per_neuron:
-            return torch.einsum("rbf,cbf->rcf", self._neurons(a), self._neurons(b))
+            return torch.einsum("rbf,cbf->rcf", self.neurons(a), self.neurons(b))
         return (a @ b.t()).unsqueeze(-1)
 
-    def _flush_block(self, state: _Backward, m0: int, first: bool, need_weights: bool) -> None:
-        """Adjoint of the block's far part and of the chunk that built M(m0):
-        ∂L/∂x (head) += headᵀ ḡ;  Ā(m0) = Λᵀ ḡ + λ^L ⊙ Ā(m0+L);  ∂L/∂x (chunk) += chunkᵀ (a ⊙ Ā(m0))."""
-        L, k0 = self.block, self.head
-        amp, table = self.amp.detach(), self.head_table.detach()
-        G = state.block_grad  # every row is written by its step before the flush, except
-        if first:  # rows of unrecorded steps before the first recorded one: stale, clear them
-            G[: self.first_recorded - m0].zero_()
-        before = state.rows(m0 - k0, m0)
-        if self.per_neuron:
-            self._neurons(before).add_(torch.einsum("ilf,ibf->lbf", table, self._neurons(G)))
-        else:
-            before.addmm_(table[:, :, 0].t(), G)
-        adjoint, previous = state.next_adjoint, state.adjoint
-        torch.mm(self.powers.t(), G, out=adjoint)
-        adjoint.addcmul_(self.decay, previous)
-        lo = m0 - L - k0  # the chunk of states lo … lo + L − 1 built M(m0)
-        chunk_grad = None if first else state.rows(lo, lo + L)  # first: M(m0) is a constant
-        if chunk_grad is not None and self.per_neuron:
-            torch.mul(self._neurons(adjoint), amp.unsqueeze(1), out=self._neurons(self.scratch))
-            chunk_grad.addmm_(self.chunk.t(), self.scratch)
-        elif chunk_grad is not None:  # fold a into the [L, K] table
-            chunk_grad.addmm_(self.chunk.t() * amp.reshape(1, -1), adjoint)
-        if need_weights:
-            state.grads[1] += self._weighted_dot(G, self.rows(m0 - k0, m0))
-            if chunk_grad is not None:
-                state.grads[2] += self._mode_dot(self.chunk @ self.rows(lo, lo + L), adjoint)
-            elif self.initial_modes is not None:
-                state.grads[2] += self._mode_dot(self.initial_modes, adjoint)
-        state.adjoint, state.next_adjoint = adjoint, previous
-
-    def _mode_dot(self, modes: torch.Tensor, adjoint: torch.Tensor) -> torch.Tensor:
+    def mode_dot(self, modes: torch.Tensor, adjoint: torch.Tensor) -> torch.Tensor:
         """Σ over the batch (and neurons, one kernel per layer) of modes ⊙ adjoint -> [K, P]."""
         if self.per_neuron:
-            return (self._neurons(modes) * self._neurons(adjoint)).sum(1)
+            return (self.neurons(modes) * self.neurons(adjoint)).sum(1)
         return (modes * adjoint).sum(1, keepdim=True)
 
 
+def _flush_block(lay: _Layout, acc: _Accumulator, m0: int, first: bool, grads: list | None) -> None:
+    """Adjoint of the block's far part and of the chunk that built M(m0):
+    ∂L/∂x (head) += headᵀ ḡ;  Ā(m0) = Λᵀ ḡ + λ^L ⊙ Ā(m0+L);  ∂L/∂x (chunk) += chunkᵀ (a ⊙ Ā(m0)).
+    ``first``: the block of the sequence's first recorded step, whose M(m0) is a constant."""
+    L, k0 = lay.block, lay.head
+    amp, table = lay.amp, lay.head_table
+    G = acc.block_grad
+    before = acc.rows(m0 - k0, m0)
+    if lay.per_neuron:
+        lay.neurons(before).add_(torch.einsum("ilf,ibf->lbf", table, lay.neurons(G)))
+    else:
+        before.addmm_(table[:, :, 0].t(), G)
+    adjoint = acc.next_adjoint
+    torch.mm(lay.powers.t(), G, out=adjoint)
+    adjoint.addcmul_(lay.decay, acc.adjoint)
+    acc.adjoint.copy_(adjoint)
+    lo = m0 - L - k0  # the chunk of states lo … lo + L − 1 built M(m0)
+    chunk_grad = None if first else acc.rows(lo, lo + L)  # first: M(m0) is a constant
+    if chunk_grad is not None and lay.per_neuron:
+        torch.mul(lay.neurons(adjoint), amp.unsqueeze(1), out=lay.neurons(acc.scratch))
+        chunk_grad.addmm_(lay.chunk.t(), acc.scratch)
+    elif chunk_grad is not None:  # fold a into the [L, K] table
+        chunk_grad.addmm_(lay.chunk.t() * amp.reshape(1, -1), adjoint)
+    if grads is not None:
+        grads[1] += lay.weighted_dot(G, lay.rows(m0 - k0, m0))
+        if chunk_grad is not None:
+            grads[2] += lay.mode_dot(lay.chunk @ lay.rows(lo, lo + L), adjoint)
+        elif lay.initial_modes is not None:
+            grads[2] += lay.mode_dot(lay.initial_modes, adjoint)
+
+
+def _input_grad(lay: _Layout, acc: _Accumulator, m: int, i: int) -> torch.Tensor:
+    """∂L/∂x_{m-1}: what the window collected (head and mode terms) plus the inner terms of the
+    block's later steps, gathered: Σ_{i'=i}^{L-1} ρ_{i'-i+1} ḡ_{m0+i'} (a read, not a scatter)."""
+    row = acc.rows(m - 1, m)[0]
+    if i == 0:  # x_{m0-1} is a head state of its block, not an inner one
+        return row.clone().reshape(lay.shape)
+    weights, later = lay.inner_ascending[: lay.block - i], acc.block_grad[i:]
+    if lay.per_neuron:
+        grad = torch.einsum("nf,nbf->bf", weights, lay.neurons(later)).reshape(-1).add_(row)
+    else:
+        grad = torch.addmv(row, later.t(), weights[:, 0])
+    return grad.reshape(lay.shape)
+
+
 class _ModeStep(torch.autograd.Function):
-    """One step: (chain, x_prev, inner, head, amp) -> (y_m, chain)."""
+    """One step: (chain, x_prev, inner, head, amp) -> (y_m, chain')."""
 
     @staticmethod
     def forward(ctx, chain, x_prev, inner, head, amp, conv):
+        ctx.set_materialize_grads(False)
         y = conv.forward_step(x_prev)
-        ctx.conv, ctx.m, ctx.m0 = conv, conv.n, conv.block_start
         if conv.n == conv.first_recorded and conv.n > 1 and conv.keep_all:
             # M(m0) of the first recorded step is a constant of the graph; ∂/∂amp reads it
             conv.initial_modes = conv.modes.clone()
-        return y, x_prev.new_empty(0)
+        ctx.layout, ctx.m, ctx.m0 = _Layout(conv), conv.n, conv.block_start
+        ctx.chain_block = None if chain is None else conv.chain_block
+        conv.chain_block = conv.block_start
+        link = torch.zeros((), dtype=y.dtype, device=y.device)
+        return y, link.expand(ctx.layout.accumulator_rows(), conv.modes.shape[1])
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_y, _grad_chain):
+    def backward(ctx, grad_y, G):
+        lay, m, m0 = ctx.layout, ctx.m, ctx.m0
         need_weights = any(ctx.needs_input_grad[2:5])
-        grad_x, *grad_weights = ctx.conv.backward_step(ctx.m, ctx.m0, grad_y, ctx.needs_input_grad[1], need_weights)
-        grad_chain = grad_y.new_zeros(0) if ctx.needs_input_grad[0] else None
-        return grad_chain, grad_x, *grad_weights, None
+        if G is None:
+            G = lay.data.new_zeros((lay.accumulator_rows(), lay.data.shape[1]))
+        acc = _Accumulator(G, lay, m0)
+        L = lay.block
+        i = m - m0
+        chain_block = ctx.chain_block
+        # the first recorded step of its block in this chain flushes the block's far part; the
+        # rows of the block's earlier (unrecorded) steps hold another block's values: clear them
+        flush = m == m0 or chain_block != m0
+        if flush and i > 0:
+            acc.block_grad[:i].zero_()
+        grads = None
+        if need_weights:
+            grads = [torch.zeros_like(lay.inner_ascending), torch.zeros_like(lay.head_table), torch.zeros_like(lay.amp)]
+        g = torch.zeros(G.shape[1], dtype=G.dtype, device=G.device) if grad_y is None else grad_y.reshape(-1)
+        acc.block_grad[i] = g
+        if need_weights and i > 0:  # ∂L/∂ρ_k += ⟨ḡ_m, x_{m−k}⟩ over the inner lags
+            grads[0][L - 1 - i :] += lay.weighted_dot(lay.rows(m - i, m), g.unsqueeze(0))[:, 0]
+        if flush:
+            _flush_block(lay, acc, m0, m == lay.first_recorded, grads)
+        grad_x = _input_grad(lay, acc, m, i) if ctx.needs_input_grad[1] else None
+        if flush:
+            acc.slide(L)
+            # blocks run under no_grad between the chain's step and this one: nothing to add from
+            # their outputs, but the adjoint carries the later gradients through them
+            for gap in range(m0 - L, chain_block if chain_block is not None else m0, -L):
+                acc = _Accumulator(G, lay, gap)
+                acc.block_grad.zero_()
+                _flush_block(lay, acc, gap, False, grads)
+                acc.slide(L)
+        grad_chain = G if ctx.needs_input_grad[0] else None
+        if grads is None:
+            return grad_chain, grad_x, None, None, None, None
+        return grad_chain, grad_x, *grads, None
 
 
-def step(conv: ModeConvolution, x_prev: torch.Tensor, chain: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Append ``x_prev`` and return ``(y_m, chain)``, recorded for autograd when anything needs it.
+def step(conv: ModeConvolution, x_prev: torch.Tensor) -> torch.Tensor:
+    """Append ``x_prev`` and return y_m, recorded for autograd when anything needs it.
 
     The weights must be set (:meth:`ModeConvolution.set_weights`; they may require grad).
-    ``chain`` is the previous step's (``None`` at first); the caller keeps it, not ``conv``: the
-    graph references ``conv``, so ``conv`` holding the graph would make a cycle that outlives the
-    sequence.
     """
     weights = (conv.inner, conv.head_table, conv.amp)
+    chain = conv.chain
     needs_graph = torch.is_grad_enabled() and (
         x_prev.requires_grad or any(w.requires_grad for w in weights) or (chain is not None and chain.requires_grad)
     )
     if not needs_graph:
-        return conv.forward_step(x_prev), chain
+        return conv.forward_step(x_prev)
     if conv.first_recorded is None:
         conv.first_recorded = conv.n + 1
         conv.keep_all = any(w.requires_grad for w in weights)
-    if chain is None:
-        chain = x_prev.new_empty(0)
-    return _ModeStep.apply(chain, x_prev, *weights, conv)
+    y, conv.chain = _ModeStep.apply(chain, x_prev, *weights, conv)
+    return y

@@ -1,0 +1,335 @@
+r"""The stored-history convolution: a growing causal sum over every stored past value.
+
+This is the kernel behind the ``exact`` and ``window`` engines and behind every scheme that needs
+Σ_{k=1}^{m} ρ_k x_{m-k} over a growing past (L1, product integration). Each step appends x_{m-1}
+and returns
+
+    y_m = Σ_{k=1}^{m} ρ_k x_{m-k}        (ρ given reversed: r[:, R-k] = ρ_k, k = 1..R)
+
+Layout. The past x_0 … x_{n-1} of a state ``[batch, *features]`` lives in one buffer ``[P, C, Q]``
+(a :class:`PastStore`, capacity C grown by doubling):
+
+* one kernel per layer: P = 1, Q = batch·features (the history sum is a matrix–vector product);
+* one kernel per neuron: P = features, Q = batch (one small product per neuron, batched);
+* ``rows`` layout: the caller passes ``[P, Q]`` itself (several kernels over one past, say).
+
+Blocking. y_m = Σ_{j<m} ρ_{m-j} x_j is split at the start m0 of a block of B steps into a *far*
+part over j < m0, computed for all B steps of the block by one matrix product (a Hankel slice of
+r times the stored past), and a *near* part over m0 ≤ j < m (at most B − 1 terms).
+
+Explicit, persistent state. A :class:`Past` is a small handle — its store, its length n, the far
+part of its block, its weights and its autograd ``chain`` — and :func:`step` advances it.
+:meth:`Past.fork` gives an independent handle in O(1): both share the store, whose rows below
+``claimed`` are never written again; a handle that continues from fewer rows than the store has
+claimed copies first (copy-on-write). Growth and window compaction also move to a new store, so a
+store's existing rows never change: a past handed out stays what it was.
+
+Autograd without shared state. Each recorded step is one :class:`_HistoryStep` node with inputs
+``(chain, x_prev, r)`` and outputs ``(y_m, chain')``. ``chain'`` is a zero tensor expanded to
+``[P, C + B, Q]``; its *gradient* is the accumulator of the backward pass: rows ``[:C]`` hold
+∂L/∂x_j of the store's rows, rows ``[C:]`` the gradients of the current block's outputs, waiting
+for the block's far part. A step's backward adds its near part at once, parks its ḡ_m, flushes
+the block's far part with one matrix product at the block's first step, hands its own input the
+finished ∂L/∂x_{m-1} and passes the accumulator on as the gradient of the previous ``chain``.
+Branches (two continuations of one past) send two accumulators into the shared ``chain``, which
+autograd adds: by linearity the sum is the gradient of both. Memory O(T·N) for forward and
+backward; no state outlives a backward pass.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+__all__ = ["BLOCK", "PastStore", "Past", "step"]
+
+#: Steps per block when one kernel serves the whole layer (P = 1).
+BLOCK = 16
+
+
+class PastStore:
+    """Stored past values ``data[P, C, Q]`` (row i holds x_{offset+i}); rows below ``claimed``
+    are final and shared by every handle that reads them."""
+
+    __slots__ = ("data", "offset", "claimed")
+
+    def __init__(self, data: torch.Tensor, offset: int, claimed: int) -> None:
+        self.data = data
+        self.offset = offset
+        self.claimed = claimed
+
+    @property
+    def capacity(self) -> int:
+        return self.data.shape[1]
+
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        """Stored x_start … x_{stop-1}, shape [P, stop − start, Q]."""
+        return self.data[:, start - self.offset : stop - self.offset, :]
+
+
+class Past:
+    """One sequence's past, as seen by one handle (see the module docstring).
+
+    ``window`` = None keeps every lag (exact); an int L reads only the last L (window: its weights
+    must vanish beyond L). ``capacity_hint``: the length of the previous sequence, to allocate once.
+    """
+
+    def __init__(self, window: int | None = None, capacity_hint: int = 64, rows: bool = False) -> None:
+        self.window = window
+        self.capacity_hint = capacity_hint
+        self.rows = rows  # the caller passes (and takes back) the [P, Q] layout itself
+        self.store: PastStore | None = None
+        self.n = 0  # values stored by this handle's sequence
+        self.shape: torch.Size | None = None
+        self.per_neuron = False
+        self.block_size = BLOCK
+        self.block_start = 0  # first step of the current block (0: none yet)
+        self.far: torch.Tensor | None = None  # [P, block, 1, Q]: the block's far parts (Hankel row order)
+        self.weights: torch.Tensor | None = None  # reversed weights r [P, R]
+        self.weights_have_graph = False
+        self.block_weights: torch.Tensor | None = None  # the weights ``far`` was computed with
+        self.chain: torch.Tensor | None = None  # the last recorded step's accumulator link
+        #: (capacity, offset, block_start) of the store when ``chain`` was made
+        self.chain_layout: tuple[int, int, int] | None = None
+
+    # ------------------------------------------------------------- handles
+    def fork(self) -> "Past":
+        """An independent handle on the same past (O(1); see the module docstring)."""
+        return copy.copy(self)
+
+    def cut(self) -> "Past":
+        """The same past values with no autograd graph: a new block starts at the next step."""
+        new = self.fork()
+        new.chain = new.chain_layout = new.far = new.block_weights = new.weights = None
+        new.block_start = 0  # the weights are asked for again: they may carry α's graph
+        return new
+
+    def layout(self) -> "Past":
+        """Only the layout facts (shape, kernel rows, window, block size): what a backward reads."""
+        new = self.cut()
+        new.store = new.weights = None
+        return new
+
+    def moved(self, fn) -> "Past":
+        """The same past converted by ``fn`` (a dtype or device move), with no graph."""
+        new = self.cut()
+        if self.store is not None:
+            lo = self.lowest_needed(self.n)
+            new.store = PastStore(fn(self.store.rows(lo, self.n)).clone(), lo, self.n)
+        return new
+
+    def snapshot(self) -> "Past":
+        """For copies and pickles: the values and block this handle reads, no graph and no store
+        shared, so a copy continues the sequence with exactly the same arithmetic."""
+        new = self.fork()
+        new.chain = new.chain_layout = None
+        if self.weights is not None:
+            new.weights = self.weights.detach()
+            new.block_weights = new.weights if self.block_weights is self.weights else None
+        new.weights_have_graph = False
+        if self.store is not None:
+            lo = self.lowest_needed(self.block_start or self.n)
+            new.store = PastStore(self.store.rows(lo, self.n).clone(), lo, self.n)
+        return new
+
+    # ------------------------------------------------------------- layout
+    def to_layout(self, u: torch.Tensor) -> torch.Tensor:
+        """[batch, *features] -> [P, Q]."""
+        if self.rows:
+            return u
+        if self.per_neuron:
+            return u.reshape(u.shape[0], -1).t()
+        return u.reshape(1, -1)
+
+    def from_layout(self, x: torch.Tensor) -> torch.Tensor:
+        """[P, Q] (or [P, 1, Q]) -> [batch, *features]."""
+        if self.rows:
+            return x if x.dim() == 2 else x.reshape(x.shape[0], -1)
+        if self.per_neuron:
+            return x.reshape(x.shape[0], -1).t().reshape(self.shape)
+        return x.reshape(self.shape)
+
+    def lowest_needed(self, m0: int) -> int:
+        """Oldest logical index a block starting at step m0 (or a step m0) reads."""
+        return 0 if self.window is None else max(0, m0 - self.window)
+
+    def starts_block(self, m: int) -> bool:
+        """Does step m (the m-th stored value) open a new block?"""
+        return self.block_start == 0 or m - self.block_start >= self.block_size
+
+    def lags_needed(self, m: int) -> int:
+        """Length R of the reversed weights a block starting at step m reads."""
+        if self.window is None:
+            return m + self.block_size - 1
+        return self.window + self.block_size
+
+
+# ------------------------------------------------------------------------------ forward
+def _make_room(past: Past, last: int, like: torch.Tensor, P: int, Q: int) -> None:
+    """Let this handle write logical indices n … last − 1 into a store it owns: a new store when
+    there is none, when another continuation claimed rows ≥ n, or when the store is full."""
+    store, n = past.store, past.n
+    if store is None:
+        past.store = PastStore(like.new_empty((P, max(past.capacity_hint, last), Q)), 0, 0)
+        return
+    if store.claimed == n and last - store.offset <= store.capacity:
+        return
+    # keep what the rest of the current block reads (its far rows for a first recorded step's
+    # flush, its near rows) and what the next block reads
+    lo = past.lowest_needed(past.block_start or n) if past.window is not None else store.offset
+    capacity = store.capacity if last - lo <= store.capacity else max(2 * store.capacity, last - lo)
+    data = like.new_empty((P, capacity, Q))
+    data[:, : n - lo, :] = store.rows(lo, n)
+    past.store = PastStore(data, lo, n)
+
+
+def _hankel(r: torch.Tensor, m0: int, lo: int, block: int) -> torch.Tensor:
+    """H[:, i', jj] = r[:, R - m0 - block + 1 + i' + lo + jj]  (shape [P, block, m0 - lo]).
+
+    Row i' = block-1-i holds the weights ρ_{m0+i-j} of x_j (j = lo + jj) for step m0 + i.
+    """
+    R = r.shape[1]
+    base = R - m0 - block + 1 + lo
+    return r[:, base : base + block + m0 - lo - 1].unfold(1, m0 - lo, 1)
+
+
+def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.Tensor:
+    """Blocks of one step (few columns: the loop is latency-bound): the far part is the whole sum,
+    a slice of r against the stored past. Returns [P, Q]."""
+    _make_room(past, m, u, r.shape[0], u.shape[1])
+    store = past.store
+    store.data[:, m - 1 - store.offset] = u
+    store.claimed = past.n = past.block_start = m
+    lo = past.lowest_needed(m)
+    R = r.shape[1]
+    if u.shape[0] == 1 < r.shape[0]:  # one past row for several kernels: a matrix product
+        return torch.mm(r[:, R - m + lo : R], store.rows(lo, m)[0])
+    return torch.bmm(r[:, R - m + lo : R].unsqueeze(1), store.rows(lo, m)).squeeze(1)
+
+
+def _advance(past: Past, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Append x_{m-1} (``u_prev``, [batch, *features]) and return y_m as [P, Q] or [P, 1, Q]."""
+    m = past.n + 1
+    u = past.to_layout(u_prev)
+    if past.block_size == 1:
+        return _single_step(past, u, r, m)
+    new_block = past.starts_block(m) or r is not past.block_weights
+    _make_room(past, m + (past.block_size - 1 if new_block else 0), u, r.shape[0], u.shape[1])
+    store = past.store
+    store.data[:, m - 1 - store.offset] = u
+    store.claimed = past.n = m
+    if new_block:  # far part of steps m … m + B − 1 from the values j < m, one matrix product
+        lo = past.lowest_needed(m)
+        past.far = torch.bmm(_hankel(r, m, lo, past.block_size), store.rows(lo, m)).unsqueeze(2)
+        past.block_start = m
+        past.block_weights = r
+    m0 = past.block_start
+    c = past.far[:, past.block_size - 1 - (m - m0)]
+    if m > m0:
+        R = r.shape[1]
+        c = torch.baddbmm(c, r[:, R - m + m0 : R].unsqueeze(1), store.rows(m0, m))
+    return c
+
+
+# ------------------------------------------------------------------------------ autograd
+class _HistoryStep(torch.autograd.Function):
+    """One recorded step: (chain, x_prev, r) -> (y_m, chain'); see the module docstring."""
+
+    @staticmethod
+    def forward(ctx, chain, u_prev, r, past):
+        ctx.set_materialize_grads(False)
+        chain_layout = past.chain_layout
+        y = _advance(past, u_prev, r)
+        store = past.store
+        ctx.layout, ctx.store, ctx.r = past.layout(), store, r
+        ctx.m, ctx.m0 = past.n, past.block_start
+        ctx.shared_row = past.to_layout(u_prev).shape[0] == 1 < r.shape[0]
+        # the block's far part is flushed at its first step, or at the first recorded one
+        ctx.flush = chain is None or chain_layout[2] != past.block_start or past.n == past.block_start
+        ctx.chain_layout = None
+        if chain is not None and chain_layout[:2] != (store.capacity, store.offset):
+            ctx.chain_layout = chain_layout[:2]  # this step moved to a new store
+        past.chain_layout = (store.capacity, store.offset, past.block_start)
+        link = torch.zeros((), dtype=y.dtype, device=y.device)
+        return past.from_layout(y), link.expand(r.shape[0], store.capacity + past.block_size, store.data.shape[2])
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_y, G):
+        past, store, r = ctx.layout, ctx.store, ctx.r
+        m, m0, B = ctx.m, ctx.m0, past.block_size
+        P, R = r.shape
+        C, off = store.capacity, store.offset
+        Q = store.data.shape[2]
+        if G is None:  # nothing later was recorded: this step's backward opens the pass
+            G = store.data.new_zeros((P, C + B, Q))
+        parked = G[:, C:, :]  # the current block's output gradients, Hankel row order
+        need_r = ctx.needs_input_grad[2]
+        grad_r = torch.zeros_like(r) if need_r else None
+        if grad_y is not None:
+            g = past.to_layout(grad_y)
+            if m > m0:  # near part, at once
+                G[:, m0 - off : m - off, :].baddbmm_(r[:, R - m + m0 : R].unsqueeze(2), g.unsqueeze(1))
+                if need_r:
+                    grad_r[:, R - m + m0 : R] += torch.bmm(g.unsqueeze(1), store.rows(m0, m).transpose(1, 2)).squeeze(1)
+            parked[:, B - 1 - (m - m0), :] = g
+        if ctx.flush:  # the block's first (or first recorded) step: its far part, one product
+            lo = past.lowest_needed(m0)
+            H = _hankel(r, m0, lo, B)
+            G[:, lo - off : m0 - off, :].baddbmm_(H.transpose(1, 2), parked)
+            if need_r:
+                M = torch.bmm(parked, store.rows(lo, m0).transpose(1, 2))  # [P, B, m0 - lo]
+                base = R - m0 - B + 1 + lo
+                index = base + torch.arange(B, device=r.device)[:, None] + torch.arange(m0 - lo, device=r.device)[None, :]
+                grad_r.index_add_(1, index.flatten(), M.reshape(P, -1))
+            parked.zero_()
+        grad_u = None
+        if ctx.needs_input_grad[1]:
+            own = G[:, m - 1 - off, :]
+            grad_u = past.from_layout(own.sum(0, keepdim=True) if ctx.shared_row else own).clone()
+        grad_chain = None
+        if ctx.needs_input_grad[0]:
+            grad_chain = G if ctx.chain_layout is None else _relayout(G, store, ctx.chain_layout, B)
+        return grad_chain, grad_u, grad_r, None
+
+
+def _relayout(G: torch.Tensor, store: PastStore, layout: tuple[int, int], block: int) -> torch.Tensor:
+    """The accumulator in the previous store's layout (this step moved to a new store)."""
+    capacity, offset = layout
+    P, C, Q = G.shape[0], store.capacity, G.shape[2]
+    out = G.new_zeros((P, capacity + block, Q))
+    lo = max(offset, store.offset)
+    hi = min(offset + capacity, store.offset + C)
+    if hi > lo:
+        out[:, lo - offset : hi - offset, :] = G[:, lo - store.offset : hi - store.offset, :]
+    out[:, capacity:, :] = G[:, C:, :]
+    return out
+
+
+def step(past: Past, u_prev: torch.Tensor, weights_for) -> torch.Tensor:
+    """Advance ``past`` by x_{m-1} = ``u_prev`` ([batch, *features], or [P, Q] in ``rows`` layout)
+    and return y_m = Σ_{k=1}^{m} ρ_k x_{m-k} in the same shape, recorded for autograd when
+    anything needs it.
+
+    ``weights_for(R)`` returns reversed weights [P, R'] (R' >= R; r[:, R'-k] = ρ_k); it is called
+    only when a block starts and the current weights are too short (and again when a sequence
+    that began under ``no_grad`` continues with grad enabled, so α gets its gradient).
+    """
+    m = past.n + 1
+    # weights computed under no_grad carry no graph to α: a sequence that continues with grad
+    # enabled needs them again (a new block starts there, as after detach)
+    regraph = torch.is_grad_enabled() and past.weights is not None and not past.weights_have_graph
+    if past.starts_block(m) or regraph:
+        R = past.lags_needed(m)
+        if past.weights is None or past.weights.shape[1] < R or regraph:
+            past.weights = weights_for(R)
+            past.weights_have_graph = torch.is_grad_enabled()
+    r = past.weights
+    needs_graph = torch.is_grad_enabled() and (
+        u_prev.requires_grad or r.requires_grad or (past.chain is not None and past.chain.requires_grad)
+    )
+    if not needs_graph:
+        return past.from_layout(_advance(past, u_prev, r))
+    y, past.chain = _HistoryStep.apply(past.chain, u_prev, r, past)
+    return y
