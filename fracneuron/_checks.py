@@ -16,6 +16,7 @@ __all__ = [
     "check_alpha_list",
     "check_coefficients",
     "check_positive",
+    "check_finite",
     "check_choice",
     "check_tensor",
 ]
@@ -47,6 +48,8 @@ def check_alpha_list(
     (or for a scalar) and a tensor for a per-neuron order.
     """
     if isinstance(alpha, torch.Tensor):
+        if alpha.numel() == 0:
+            raise ValueError("alpha must hold at least one order in (0, 1], got an empty tensor")
         check_alpha(alpha)
         if coefficients is not None:
             raise ValueError(
@@ -96,6 +99,15 @@ def check_positive(value: float | torch.Tensor, name: str) -> None:
     for v in _as_floats(value):
         if not (v > 0.0) or math.isinf(v):
             raise ValueError(f"{name} must be > 0, got {v}")
+
+
+def check_finite(value: float, name: str) -> float:
+    """Raise unless ``value`` is a real number that is neither NaN nor infinite; return it as float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    return float(value)
 
 
 def check_choice(value: str, choices: Iterable[str], name: str) -> str:

@@ -18,7 +18,7 @@ the adjoint recurrence from n = T down to 1:
     ḡx_n = a ḡH_n,      ḡv_{n-1}^{direct} = (1 − a) ḡH_n  (LIF)  or  ḡH_n  (IF)
 
 The memory term Σ_k ρ_k ḡH_{n+k} is the same causal convolution run backward in time, so a second
-:class:`~fracneuron.memory.modes.ModeConvolution` with the same kernel, fed ḡH_T, ḡH_{T−1}, …,
+:class:`~fracneuron.functional.modes.ModeConvolution` with the same kernel, fed ḡH_T, ḡH_{T−1}, …,
 computes it in O(K) per neuron and step. Soft reset R = H − θS: ∂R/∂H = 1, ∂R/∂S = −θ; hard reset
 R = S v_r + (1 − S) H: ∂R/∂H = 1 − S, ∂R/∂S = v_r − H (the ∂R/∂S term is dropped with
 ``detach_reset``). When the call starts the sequence, v_0 is also the anchor of every u_j, which
@@ -67,6 +67,9 @@ _STEP_METHODS = ("single_step", "fire", "reset_potential", "firing_threshold", "
 def fused_sequence(neuron, x_seq: torch.Tensor) -> torch.Tensor:
     """Spikes ``[T, B, *features]`` of ``neuron`` driven by ``x_seq``; sets ``neuron.v`` to v_T."""
     v_init = neuron._potential_for(x_seq[0])
+    order = neuron.memory.order
+    if order.per_neuron and not order.is_materialized:
+        order.materialize(v_init.shape[1:])  # the increment scale is read before the first step
     tau_param = neuron.tau_param if neuron.tau_learnable else None
     engine = neuron.memory.engine
     recording = torch.is_grad_enabled() and any(

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from . import surrogate
-from ._checks import check_choice, check_positive, check_tensor
+from ._checks import check_choice, check_finite, check_positive, check_tensor
 from .fused import can_fuse, fused_sequence
 from .memory.base import FractionalMemory, StateShapeError
 
@@ -93,7 +93,10 @@ class BaseNeuron(nn.Module):
     ) -> None:
         super().__init__()
         check_positive(tau, "tau")
+        check_finite(threshold, "threshold")  # inf would make the soft reset 0·inf = NaN
         check_choice(spk_reset, ("soft", "hard"), "spk_reset")
+        if spk_reset == "hard":
+            check_finite(v_reset, "v_reset")
         check_choice(step_mode, ("s", "m"), "step_mode")
         self.initial_tau = float(tau)
         self.tau_learnable = bool(tau_learnable)
@@ -216,6 +219,10 @@ class BaseNeuron(nn.Module):
         gradients, no per-step autograd graph, about 1.5x faster than stepping.
         ``fused_multi_step = False`` steps instead.
         """
+        if x_seq.shape[0] == 0:  # no time steps: no spikes, the state is left as it was
+            return torch.empty_like(x_seq)
+        if not self.memory.is_markovian:
+            self.memory.check_continuation(self.memory.state, x_seq.shape[0], "neuron.reset()")
         if can_fuse(self, x_seq):
             return fused_sequence(self, x_seq)
         return torch.stack([self.single_step(x) for x in x_seq])
@@ -283,7 +290,7 @@ class ALIFNeuron(LIFNeuron):
     def __init__(self, *args, tau_adapt: float = 20.0, adapt_strength: float = 0.2, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         check_positive(tau_adapt, "tau_adapt")
-        if not adapt_strength >= 0:
+        if not 0 <= check_finite(adapt_strength, "adapt_strength"):
             raise ValueError(f"adapt_strength must be >= 0, got {adapt_strength}")
         self.tau_adapt = float(tau_adapt)
         self.adapt_strength = float(adapt_strength)

@@ -30,6 +30,17 @@ __all__ = ["FractionalOrder", "ALPHA_MIN"]
 ALPHA_MIN = 0.01
 
 
+def _refuse_graph_inputs(value, name: str, flag: str) -> None:
+    """A module owns its α and coefficients (parameters or buffers): a tensor that requires grad
+    would silently stop receiving gradients here, so it is refused with the way to train it."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if any(isinstance(v, torch.Tensor) and v.requires_grad for v in items):
+        raise ValueError(
+            f"{name} is a tensor that requires grad, but a fractional module keeps its own {name}: pass "
+            f"{flag}=True to train it (the tensor's values are the start), or pass {name}.detach()"
+        )
+
+
 class _ProjectToOrderRange(torch.autograd.Function):
     """clamp(θ, ALPHA_MIN, 1) forward, identity backward (projected gradient)."""
 
@@ -67,6 +78,8 @@ class FractionalOrder(nn.Module):
         step_size: float = 1.0,
     ) -> None:
         super().__init__()
+        _refuse_graph_inputs(alpha, "alpha", "learn_alpha")
+        _refuse_graph_inputs(coefficients, "coefficients", "learn_coefficients")
         alphas, coefs = check_alpha_list(alpha, coefficients)
         check_positive(step_size, "step_size")
         # float64 even in a float32 model: α = 0.3 must mean 0.3, not 0.30000001192.
@@ -132,6 +145,23 @@ class FractionalOrder(nn.Module):
         with torch.no_grad():
             self.alpha_param.materialize(shape)
             self.alpha_param.copy_(init)
+
+    def check_fits(self, features: torch.Size) -> None:
+        """Raise ``ValueError`` naming ``alpha`` unless the per-neuron shape A of α broadcasts onto
+        the state's feature shape ``features`` without enlarging it (one α per neuron, or per
+        channel, ...)."""
+        shape = self.alphas().shape[1:]
+        if not shape:
+            return
+        try:
+            fits = len(shape) <= len(features) and torch.broadcast_shapes(shape, features) == features
+        except RuntimeError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"alpha of shape {tuple(shape)} does not fit the neurons' feature shape {tuple(features)} "
+                "(the state without its batch dimension): a per-neuron alpha must broadcast against it"
+            )
 
     def alphas(self) -> torch.Tensor:
         """The orders in use, shape ``[M, *A]``, every entry in (0, 1]."""

@@ -346,6 +346,8 @@ class SNNWrapper(nn.Module):
         x = check_tensor(x, "x")
         if x.dim() < 2:
             raise ValueError(f"x must have shape [T, B, ...], got {tuple(x.shape)}")
+        if x.shape[0] == 0:
+            raise ValueError(f"x has no time steps (shape {tuple(x.shape)}); SNNWrapper needs T >= 1")
         if options is not None and not isinstance(options, dict):
             raise TypeError(f"options must be a dict, got {type(options).__name__}")
         options = dict(options or {})

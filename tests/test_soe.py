@@ -155,7 +155,7 @@ def test_state_does_not_grow_with_the_sequence():
     for T in (100, 1000):
         _run(mem, torch.randn(T, 2, 8))
         conv = mem.engine._conv
-        sizes.append((conv.data.numel(), conv.modes.numel()))
+        sizes.append((conv.store.data.numel(), conv.modes.numel()))
     assert sizes[0] == sizes[1]
     assert mem.engine.modes == conv.modes.shape[0]
 

@@ -10,6 +10,7 @@ with multi-term weights W_k = Σ_i c_i w_k^{(α_i)} (h = 1), w̃ = W / W_0 and s
 import copy
 import io
 import pickle
+import warnings
 
 import pytest
 import torch
@@ -401,6 +402,152 @@ def test_pickle_deepcopy_and_torch_save_round_trip():
     buffer.seek(0)
     loaded = torch.load(buffer, weights_only=False)
     assert type(loaded[1]).__name__ == "FractionalLIFNode" and loaded[1].memory.alpha.item() == 0.5
+
+
+# ------------------------------------------------------- explicit state (functional forward)
+PURE_CASES = {
+    "if": (neuron.IFNode, dict(v_reset=None)),
+    "lif": (neuron.LIFNode, dict(tau=2.5, decay_input=False)),
+    "plif": (neuron.ParametricLIFNode, dict(init_tau=2.5, v_reset=None)),
+}
+PURE_MEMORIES = {"exact": dict(memory="exact"), "soe": dict(memory="soe", memory_options=dict(block=4, exact_lags=3, horizon=500))}
+
+
+def _state_snapshot(states):
+    """Comparable values of a states tuple (v, FractionalState or None)."""
+    v, frac = states
+    return v.detach().clone(), None if frac is None else (frac.steps, frac.engine.state_values().clone())
+
+
+@pytest.mark.parametrize("memory", sorted(PURE_MEMORIES))
+@pytest.mark.parametrize("mode", ["s", "m"])
+@pytest.mark.parametrize("case", sorted(PURE_CASES))
+def test_functional_forward_is_pure_and_backs_the_regular_forward(case, mode, memory):
+    """Issue 11 item 2: the history travels in the explicit states, the module untouched; the
+    regular forward from the same states gives the same outputs and states."""
+    cls, kwargs = PURE_CASES[case]
+    node = fn.fractional(cls)(**kwargs, alpha=[0.4, 0.8], coefficients=[1.0, 0.5], step_mode=mode, **PURE_MEMORIES[memory]).double()
+    x = drive(steps=9)
+    for start in ("fresh", "mid-sequence"):
+        if start == "mid-sequence":
+            node(drive(steps=5, seed=3) if mode == "m" else drive(steps=5, seed=3)[0])
+        before = tuple(node._memories.values())
+        assert tuple(node._memories) == ("v", "frac_state")
+        kept = _state_snapshot(before) if start == "mid-sequence" else None
+        xs = x if mode == "m" else x[0]
+        v_in = torch.randn(B, N, dtype=torch.float64, requires_grad=True) if start == "fresh" else before[0]
+        states = (v_in, before[1])
+        outputs, updated = node.functional_forward((xs,), states)
+        again, _ = node.functional_forward((xs,), states)  # the same states give the same result
+        assert torch.equal(outputs[0], again[0])
+        assert all(a is b for a, b in zip(node._memories.values(), before))  # the module untouched
+        if kept is not None:  # ... and the given state too
+            now = _state_snapshot(states)
+            assert torch.equal(now[0], kept[0]) and now[1][0] == kept[1][0] and torch.equal(now[1][1], kept[1][1])
+        if start == "fresh":
+            node.v = v_in
+        spikes = node(xs)
+        assert torch.equal(spikes, outputs[0])
+        for actual, expected in zip(node._memories.values(), updated):
+            assert torch.allclose(actual, expected, rtol=0, atol=1e-12)
+        if start == "fresh":
+            (outputs[0].sum() + updated[0].sum()).backward()
+            assert v_in.grad is not None and v_in.grad.abs().sum() > 0
+        node.reset()
+
+
+def test_saved_states_stay_what_they_were_while_the_node_steps_on():
+    """extract_memories / load_memories (SpikingJelly's snapshot tools, used by memopt) restore
+    a fractional node exactly: its own steps never change a state object it handed out."""
+    from spikingjelly.activation_based import base
+
+    node = fn.fractional(neuron.LIFNode)(tau=2.0, alpha=0.6, step_mode="s").double()
+    x = drive(steps=15)
+    for t in range(5):
+        node(x[t])
+    saved = list(base.extract_memories(node))
+    first = torch.stack([node(x[t]) for t in range(5, 15)])
+    base.load_memories(node, saved)
+    second = torch.stack([node(x[t]) for t in range(5, 15)])
+    assert torch.equal(first, second) and node.memory.steps == 15
+
+
+def test_spikingjelly_state_tools_carry_the_history():
+    """to_functional_forward over a Sequential, and memopt's checkpointing in time chunks, give
+    the regular forward's outputs and gradients (α's included)."""
+    from spikingjelly.activation_based import base, memopt
+
+    torch.manual_seed(4)
+    net = nn.Sequential(layer.Linear(N, 7), neuron.LIFNode(tau=2.0), layer.Linear(7, 3), neuron.LIFNode(tau=2.0))
+    functional.set_step_mode(net, "m")
+    fn.fractionalize(net, alpha=0.6, learn_alpha=True)
+    net.double()
+    reference = copy.deepcopy(net)
+    x = 3 * drive(steps=12)
+    want = reference(x)
+    want.sum().backward()
+
+    step = base.to_functional_forward(net)
+    states = tuple(base.extract_memories(net))
+    (got,), updated = step((x,), states)
+    assert torch.equal(got, want) and all(s is None or isinstance(s, torch.Tensor) or s.steps == 12 for s in updated)
+
+    wrapped = memopt.checkpoint_module(net, chunks=3)
+    got = wrapped(x)
+    got.sum().backward()
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    for p, q in zip(net.parameters(), reference.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_alpha_one_keeps_the_native_state_layout():
+    node = fn.fractional(neuron.LIFNode)(alpha=1.0)
+    assert tuple(node._memories) == ("v",)
+    node.memory.order.set_alpha(0.5)
+    node.reset()  # a new order: the next sequence carries its fractional state
+    assert tuple(node._memories) == ("v", "frac_state")
+
+
+def test_integer_input_in_multi_step_mode_works_as_natively():
+    """Issue 11 item 5: SpikingJelly materializes v in the input's dtype; an int64 input in 'm'
+    mode runs like its float values."""
+    x = torch.randint(0, 3, (6, B, N))
+    for cls in (neuron.LIFNode, neuron.IFNode):
+        frac = fn.fractional(cls)(alpha=0.6, step_mode="m")
+        ref = fn.fractional(cls)(alpha=0.6, step_mode="m")
+        assert torch.equal(frac(x), ref(x.float())) and torch.equal(frac.v, ref.v)
+
+
+def test_an_empty_sequence_gives_empty_spikes_and_leaves_the_state():
+    """Issue 11 item 11: T = 0 in 'm' mode."""
+    for cls, kwargs in ((neuron.LIFNode, {}), (neuron.SimpleLIFNode, dict(tau=2.0, decay_input=True))):
+        node = fn.fractional(cls)(**kwargs, alpha=0.6, step_mode="m")
+        node(drive(steps=3).float())
+        v, steps = node.v, node.memory.steps
+        out = node(torch.zeros(0, B, N))
+        assert out.shape == (0, B, N) and node.v is v and node.memory.steps == steps
+    readout = fn.fractional(neuron.NonSpikingLIFNode)(alpha=0.6)
+    with pytest.raises(ValueError, match="needs T >= 1"):
+        readout(torch.zeros(0, B, N))
+
+
+def test_forgetting_reset_net_between_batches_is_warned_once():
+    """Issue 11 item 13: a multi-step call continuing a history 50 times its length."""
+    node = fn.fractional(neuron.LIFNode)(alpha=0.6, step_mode="m")
+    batch = drive(steps=4).float()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(50):
+            node(batch)
+    with pytest.warns(RuntimeWarning, match="reset_net"):
+        node(batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        node(batch)  # once
+        functional.reset_net(node)
+        for _ in range(20):
+            node(batch)
+            functional.detach_net(node)  # truncated BPTT over one long sequence: no warning
 
 
 # -------------------------------------------------------------------------- learnable α

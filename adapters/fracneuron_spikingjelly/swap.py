@@ -44,7 +44,7 @@ def make_fractional(node: nn.Module, options: FractionalOptions) -> None:
                 "fractional history there and will not overwrite it"
             )
         node.__class__ = fractional_class(type(node))
-    node.memory = memory
+    node.attach_memory(memory)
     node.reset()  # new dynamics: the next step starts a new sequence
 
 

@@ -49,23 +49,38 @@ BLOCK = 16
 
 
 class PastStore:
-    """Stored past values ``data[P, C, Q]`` (row i holds x_{offset+i}); rows below ``claimed``
-    are final and shared by every handle that reads them."""
+    """Stored past values along ``data``'s row axis (row i holds x_{offset+i}): ``[P, C, Q]``
+    here, ``[C, Q]`` for the mode kernel. Rows below ``claimed`` are final and shared by every
+    handle that reads them; a handle continuing from fewer rows copies first."""
 
-    __slots__ = ("data", "offset", "claimed")
+    __slots__ = ("data", "offset", "claimed", "axis")
 
-    def __init__(self, data: torch.Tensor, offset: int, claimed: int) -> None:
+    def __init__(self, data: torch.Tensor, offset: int, claimed: int, axis: int = 1) -> None:
         self.data = data
         self.offset = offset
         self.claimed = claimed
+        self.axis = axis
 
     @property
     def capacity(self) -> int:
-        return self.data.shape[1]
+        return self.data.shape[self.axis]
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
-        """Stored x_start … x_{stop-1}, shape [P, stop − start, Q]."""
-        return self.data[:, start - self.offset : stop - self.offset, :]
+        """Stored x_start … x_{stop-1} (a view)."""
+        return self.data.narrow(self.axis, start - self.offset, stop - start)
+
+    def owned_by(self, n: int, last: int) -> bool:
+        """May a handle that has read ``n`` rows write rows n … last − 1 here in place?"""
+        return self.claimed == n and last - self.offset <= self.capacity
+
+    def moved(self, n: int, lo: int, last: int, like: torch.Tensor) -> "PastStore":
+        """A new store holding rows lo … n − 1 with room up to ``last`` (doubling when it grows)."""
+        capacity = self.capacity if last - lo <= self.capacity else max(2 * self.capacity, last - lo)
+        shape = list(self.data.shape)
+        shape[self.axis] = capacity
+        data = like.new_empty(shape)
+        data.narrow(self.axis, 0, n - lo).copy_(self.rows(lo, n))
+        return PastStore(data, lo, n, self.axis)
 
 
 class Past:
@@ -172,16 +187,11 @@ def _make_room(past: Past, last: int, like: torch.Tensor, P: int, Q: int) -> Non
     store, n = past.store, past.n
     if store is None:
         past.store = PastStore(like.new_empty((P, max(past.capacity_hint, last), Q)), 0, 0)
-        return
-    if store.claimed == n and last - store.offset <= store.capacity:
-        return
-    # keep what the rest of the current block reads (its far rows for a first recorded step's
-    # flush, its near rows) and what the next block reads
-    lo = past.lowest_needed(past.block_start or n) if past.window is not None else store.offset
-    capacity = store.capacity if last - lo <= store.capacity else max(2 * store.capacity, last - lo)
-    data = like.new_empty((P, capacity, Q))
-    data[:, : n - lo, :] = store.rows(lo, n)
-    past.store = PastStore(data, lo, n)
+    elif not store.owned_by(n, last):
+        # keep what the rest of the current block reads (its far rows for a first recorded step's
+        # flush, its near rows) and what the next block reads
+        lo = past.lowest_needed(past.block_start or n) if past.window is not None else store.offset
+        past.store = store.moved(n, lo, last, like)
 
 
 def _hankel(r: torch.Tensor, m0: int, lo: int, block: int) -> torch.Tensor:

@@ -21,10 +21,11 @@ block starting at step m0 has
 (M(1) = 0, x_j = 0 for j < 0): the K modes and the k0 exact lags are touched once per block in
 large matrix products; per step only the inner sum over the block's own past remains.
 
-Explicit state. A :class:`ModeConvolution` is one sequence's state; its buffers are updated in
-place (fresh multi-megabyte temporaries per block cost more page faults than arithmetic), so
-:meth:`ModeConvolution.fork` copies them (O(K + k0 + 4L) rows) and shares only what never
-changes (weights, decay tables, the autograd chain).
+Explicit, persistent state. A :class:`ModeConvolution` is a handle on one sequence: the modes
+M(m0) and the far part of its block (new tensors at every block start, never written after), and
+the recent states in a :class:`~fracneuron.functional.history.PastStore` (append-only,
+copy-on-write). :meth:`ModeConvolution.fork` is O(1): a state handed out stays what it was
+whatever either copy does next.
 
 Autograd without shared state. Each recorded step is one :class:`_ModeStep` node with inputs
 ``(chain, x_prev, inner, head, amp)`` and outputs ``(y_m, chain')``. The *gradient* of ``chain'``
@@ -53,6 +54,8 @@ from __future__ import annotations
 import copy
 
 import torch
+
+from .history import PastStore
 
 __all__ = ["ModeConvolution", "step"]
 
@@ -83,11 +86,9 @@ class ModeConvolution:
         self.chunk = torch.exp(-(L - 1 - i)[None, :] * s[:, None]).to(dtype)  # [K, L]: λ_q^{L-1-l}
         self.decay = torch.exp(-L * s).to(dtype).reshape(K, 1)  # λ^L
         self.modes = torch.zeros((K, B * F), dtype=dtype, device=device)  # M(block_start)
-        self.scratch: torch.Tensor | None = None  # a ⊙ M (one kernel per neuron only)
-        self.far = torch.zeros((L, B * F), dtype=dtype, device=device)  # far part of the block
-        # Stored states: logical index j <-> row j - offset; rows j < 0 are zero.
-        self.offset = 1 - head
-        self.data = torch.zeros((head + 4 * L, B * F), dtype=dtype, device=device)
+        self.far: torch.Tensor | None = None  # [L, Q]: the far part of the current block
+        # Stored states x_j (rows j < 0 are zero): what the current and the next block read
+        self.store = PastStore(torch.zeros((head + 4 * L, B * F), dtype=dtype, device=device), 1 - head, 0, axis=0)
         self.n = 0  # stored states (= steps done)
         self.block_start = 0
         self.keep_all = False  # the backward needs every past state (weights need a gradient)
@@ -106,7 +107,7 @@ class ModeConvolution:
         return self.amp.shape[-1] != 1  # one kernel per neuron (P = features; also P = 0 for an empty state)
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
-        return self.data[start - self.offset : stop - self.offset]
+        return self.store.rows(start, stop)
 
     def set_weights(self, near: torch.Tensor, amp: torch.Tensor) -> None:
         """Set the kernel from ρ_1..ρ_{k0+L−1} (reversed: ``near[W−k] = ρ_k``, shape [W, P]) and
@@ -118,20 +119,13 @@ class ModeConvolution:
         self.inner_ascending = self.inner.detach().flip(0)  # ρ_1 … ρ_{L-1}, for the backward
         self.head_table = near.unfold(0, k0, 1).flip(0).transpose(1, 2)  # [L, k0, P]
         self.amp = amp
-        if self.per_neuron and self.scratch is None:
-            self.scratch = torch.empty_like(self.modes)
         if self.block_start > 0:  # continuing mid-block (after detach or a move): redo the far part
             self._start_block(0)
 
     # ------------------------------------------------------------- handles
     def fork(self) -> "ModeConvolution":
-        """An independent copy of this sequence's state that shares what never changes (decay
-        tables, weights, the autograd chain): its buffers are copied, since steps update them in
-        place."""
-        new = copy.copy(self)
-        new.modes, new.far, new.data = self.modes.clone(), self.far.clone(), self.data.clone()
-        new.scratch = None if self.scratch is None else torch.empty_like(self.scratch)
-        return new
+        """An independent handle on the same sequence (O(1): nothing it holds is written again)."""
+        return copy.copy(self)
 
     def fresh(self) -> "ModeConvolution":
         """A new sequence (no past, no autograd bookkeeping) with this kernel, detached. Run on
@@ -140,18 +134,17 @@ class ModeConvolution:
         new = ModeConvolution(self.rates, self.head, self.block, self.shape, self.modes.dtype, self.modes.device)
         new.inner, new.inner_ascending = self.inner.detach(), self.inner_ascending
         new.head_table, new.amp = self.head_table.detach(), self.amp.detach()
-        if new.per_neuron:
-            new.scratch = torch.empty_like(new.modes)
         return new
 
     def continued(self, fn) -> "ModeConvolution":
         """The same past with ``fn`` applied (a dtype/device move, or identity for ``detach``),
         no autograd graph and no weights (set them again)."""
-        data = fn(self.data)
+        lo = max(self.store.offset, (self.block_start or self.n + 1) - self.head)
+        data = fn(self.rows(lo, self.n)).clone()
         new = ModeConvolution(self.rates, self.head, self.block, self.shape, data.dtype, data.device)
-        new.data = data.clone()  # an old graph may still read the old buffers in its backward
-        new.modes = fn(self.modes).clone()
-        new.offset, new.n, new.block_start = self.offset, self.n, self.block_start
+        new.store = PastStore(data, lo, self.n, axis=0)
+        new.modes = fn(self.modes)
+        new.n, new.block_start = self.n, self.block_start
         return new
 
     # ------------------------------------------------------- weighted sums
@@ -163,15 +156,16 @@ class ModeConvolution:
         compute the block's far part, far[i] = Σ_q a_q λ_q^i M_q(m0) + Σ_l head[i, l] x_{m0−k0+l}."""
         m0, k0, L = self.block_start, self.head, self.block
         amp, table, before = self.amp.detach(), self.head_table.detach(), self.rows(m0 - k0, m0)
-        if previous > 0:
-            self.modes.mul_(self.decay).addmm_(self.chunk, self.rows(previous - k0, previous - k0 + L))
+        if previous > 0:  # new tensors: a handed-out state keeps its own
+            self.modes = torch.addmm(self.modes * self.decay, self.chunk, self.rows(previous - k0, previous - k0 + L))
         if self.per_neuron:
-            torch.mul(self._neurons(self.modes), amp.unsqueeze(1), out=self._neurons(self.scratch))
-            torch.mm(self.powers, self.scratch, out=self.far)
-            self._neurons(self.far).add_(torch.einsum("ilf,lbf->ibf", table, self._neurons(before)))
+            scaled = self._neurons(self.modes) * amp.unsqueeze(1)
+            far = torch.mm(self.powers, scaled.reshape(scaled.shape[0], -1))
+            self._neurons(far).add_(torch.einsum("ilf,lbf->ibf", table, self._neurons(before)))
         else:  # one kernel per layer: fold a into the [L, K] table
-            torch.mm(self.powers * amp.reshape(1, -1), self.modes, out=self.far)
-            self.far.addmm_(table[:, :, 0], before)
+            far = torch.mm(self.powers * amp.reshape(1, -1), self.modes)
+            far.addmm_(table[:, :, 0], before)
+        self.far = far
 
     def _inner_sum(self, i: int, m: int) -> torch.Tensor:
         """y_m = far[i] + Σ_{j=m0}^{m-1} ρ_{m-j} x_j (flat [Q])."""
@@ -183,32 +177,22 @@ class ModeConvolution:
         return torch.addmv(self.far[i], x.t(), weights[:, 0])  # not a one-row mm: slow on CPU
 
     # ---------------------------------------------------------------- forward
-    def _make_room(self, m0: int, keep_from: int) -> None:
-        """Room for the states m0 − 1 … m0 + L − 2 this block stores; states < keep_from are not
-        read again (unless every state is kept for the weights' gradient)."""
-        needed = m0 + self.block - 1 - self.offset
-        if needed <= self.data.shape[0]:
-            return
-        if self.keep_all:  # a new buffer: earlier steps' backward passes read the old one
-            grown = self.data.new_empty((max(2 * self.data.shape[0], needed), self.data.shape[1]))
-            grown[: self.n - self.offset] = self.data[: self.n - self.offset]
-            self.data = grown
-            return
-        live = self.rows(keep_from, self.n)
-        start = keep_from - self.offset
-        self.data[: live.shape[0]] = live if start >= live.shape[0] else live.clone()
-        self.offset = keep_from
-
     def forward_step(self, x_prev: torch.Tensor) -> torch.Tensor:
         """Append x_{m-1} and return y_m (same shape)."""
         m = self.n + 1
         new_block = self.block_start == 0 or m - self.block_start >= self.block
+        previous = self.block_start
         if new_block:
-            previous, self.block_start = self.block_start, m
-            # keep the chunk of the previous block that joins the modes now, and the head
-            self._make_room(m, (previous if previous > 0 else m) - self.head)
-        self.data[m - 1 - self.offset] = x_prev.reshape(-1)
-        self.n = m
+            self.block_start = m
+        # rows still read: the chunk that joins the modes at this block's start (previous block),
+        # or the current block's head and the chunk the next block folds in
+        keep_from = (previous if new_block and previous > 0 else self.block_start) - self.head
+        store, last = self.store, self.block_start + self.block - 1  # room for this block's states
+        if not store.owned_by(self.n, last):
+            lo = store.offset if self.keep_all else keep_from  # the weights' gradient reads them all
+            store = self.store = store.moved(self.n, lo, last, store.data)
+        store.data[m - 1 - store.offset] = x_prev.reshape(-1)
+        store.claimed = self.n = m
         if new_block:  # the head of the block ends with x_{m-1}: now stored
             self._start_block(previous)
         return self._inner_sum(m - self.block_start, m).reshape(self.shape)
@@ -253,8 +237,9 @@ class _Layout:
         self.amp, self.head_table = conv.amp.detach(), conv.head_table.detach()
         self.inner_ascending = conv.inner_ascending
         self.first_recorded, self.initial_modes = conv.first_recorded, conv.initial_modes
-        # the stored states, for the weights' gradient (kept whole, never shifted, when it is needed)
-        self.data, self.offset = conv.data, conv.offset
+        # the stored states, for the weights' gradient (kept whole when it is needed)
+        self.store = conv.store if conv.keep_all else None
+        self.dtype, self.device, self.columns = conv.modes.dtype, conv.modes.device, conv.modes.shape[1]
 
     def accumulator_rows(self) -> int:
         return 2 * (2 * self.block + self.head) + self.block + 3 * self.modes
@@ -263,7 +248,7 @@ class _Layout:
         return x.reshape(x.shape[0], self.batch, self.features)
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
-        return self.data[start - self.offset : stop - self.offset]
+        return self.store.rows(start, stop)
 
     def weighted_dot(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Σ over the batch (and the neurons, one kernel per layer) of a[r] ⊙ b[c] -> [R, C, P]
@@ -346,7 +331,7 @@ class _ModeStep(torch.autograd.Function):
         lay, m, m0 = ctx.layout, ctx.m, ctx.m0
         need_weights = any(ctx.needs_input_grad[2:5])
         if G is None:
-            G = lay.data.new_zeros((lay.accumulator_rows(), lay.data.shape[1]))
+            G = torch.zeros((lay.accumulator_rows(), lay.columns), dtype=lay.dtype, device=lay.device)
         acc = _Accumulator(G, lay, m0)
         L = lay.block
         i = m - m0

@@ -14,129 +14,34 @@ the next step's v_{n-1}. A membrane that starts away from rest with no drive sta
 started, as the Caputo derivative of a constant is 0. At α = 1, s = 1 and c_n = 0 exactly: the
 native neuron, bit for bit.
 
-An engine owns the past u_0, u_1, … of one state tensor and returns c_n. It is called once per
-step with the state the step starts from (so the first call also records the initial state):
-
-    c = engine.correction(u_prev, order)        # u_prev = v_{n-1} − a, shape [batch, *features]
-
-:class:`FractionalMemory` keeps the anchor and hands the engine u. Engines differ in what they
-keep (all of it, a window, K exponential modes) and register by name through the
-``fracneuron_register_memories`` hook.
+A :class:`FractionalMemory` pairs the order (α, coefficients: module parameters) with the past
+of the running sequence, a :class:`~fracneuron.memory.state.FractionalState` (the engine of
+:mod:`fracneuron.memory.engine` that stores u_0 … u_{n-1}, and the anchor). A neuron that owns
+its state calls ``memory(v_prev)``; one whose state travels explicitly (SpikingJelly's functional
+forward) calls ``memory.advance(state, v_prev)`` on a state it forked.
 """
 
 from __future__ import annotations
 
-import copy
-from abc import ABC, abstractmethod
+import warnings
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from ..order import FractionalOrder
+from .engine import MemoryEngine, StateShapeError, engine_named
+from .state import FractionalState
 
-__all__ = ["MemoryEngine", "FractionalMemory", "StateShapeError"]
+__all__ = ["MemoryEngine", "FractionalMemory", "FractionalState", "StateShapeError", "RUNAWAY"]
 
-
-class StateShapeError(ValueError):
-    """The state changed shape (batch size, say) in the middle of a sequence."""
-
-
-class MemoryEngine(ABC):
-    """History of one state tensor; computes the fractional correction c_n.
-
-    Subclasses set ``name`` and implement :meth:`correction`, :meth:`reset`, :meth:`detach` and
-    :meth:`apply`. Engines are plain objects (no parameters): α belongs to the
-    :class:`~fracneuron.order.FractionalOrder` passed to every call.
-    """
-
-    name: str = "engine"
-
-    @abstractmethod
-    def correction(self, u_prev: torch.Tensor, order: FractionalOrder) -> torch.Tensor:
-        """Record ``u_prev`` (= u_{n-1}) and return c_n with the same shape."""
-
-    @abstractmethod
-    def reset(self) -> None:
-        """Forget the whole past (a new sequence starts)."""
-
-    @abstractmethod
-    def detach(self) -> None:
-        """Keep the past values but cut the autograd graph (truncated BPTT)."""
-
-    @abstractmethod
-    def apply(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        """Apply a tensor conversion (``.to``, ``.double()``, ``.cuda()``) to the stored past."""
-
-    @property
-    @abstractmethod
-    def steps(self) -> int:
-        """Number of states recorded since the last reset (0: a new sequence starts)."""
-
-    @property
-    def state_shape(self) -> torch.Size | None:
-        """Shape of the recorded state, ``None`` before the first step."""
-        return None
-
-    def describe(self) -> str:
-        """A short description for ``repr`` (options and size)."""
-        return self.name
-
-    def fork(self) -> "MemoryEngine":
-        """An independent engine that continues this one's sequence (branching: a pure functional
-        step advances a fork and leaves the original as it was).
-
-        The built-in engines fork in O(1) (copy-on-write) and keep the autograd graph of the past.
-        This default copies the engine (``copy.deepcopy``): correct values, but the gradient
-        through the memory stops at the fork; engines that can share their past should override it.
-        """
-        return copy.deepcopy(self)
-
-    def spawn(self) -> "MemoryEngine":
-        """A new engine with this one's options and no past (a new sequence). Default: a copy,
-        reset."""
-        new = copy.deepcopy(self)
-        new.reset()
-        return new
-
-    def state_values(self) -> torch.Tensor | None:
-        """The stored past as one tensor (compared by ``torch.allclose`` on explicit states);
-        ``None`` when the engine has none to show."""
-        return None
-
-    def check_shape(self, u: torch.Tensor) -> None:
-        """Raise :class:`StateShapeError` when ``u`` does not match the recorded state."""
-        shape = self.state_shape
-        if shape is not None and u.shape != shape:
-            raise StateShapeError(
-                f"state shape changed from {tuple(shape)} to {tuple(u.shape)} in the middle of a "
-                "sequence; reset the memory first (module.reset(), spikingjelly "
-                "functional.reset_net(net) or snntorch utils.reset(net)) to start a new batch"
-            )
-
-    @staticmethod
-    def check_like(u: torch.Tensor, stored: torch.Tensor) -> None:
-        """Raise ``ValueError`` when ``u`` has another dtype or device than the stored past."""
-        if u.dtype != stored.dtype or u.device != stored.device:
-            raise ValueError(
-                f"state dtype/device changed from {stored.dtype}/{stored.device} to "
-                f"{u.dtype}/{u.device} in the middle of a sequence; move the module "
-                "with .to() or reset it first"
-            )
-
-
-def _engine(name: str, options: dict) -> MemoryEngine:
-    from ..plugins import memories
-
-    factory = memories.get(name)
-    try:
-        return factory(**options)
-    except TypeError as exc:
-        raise TypeError(f"invalid options for memory {name!r}: {exc}") from None
+#: A multi-step call continuing a history this many times its own length, with no reset or detach
+#: in between, is warned about (once per memory).
+RUNAWAY = 50
 
 
 class FractionalMemory(nn.Module):
-    r"""A fractional order plus the engine that remembers the past: the piece every neuron embeds.
+    r"""A fractional order plus the past of the running sequence: the piece every neuron embeds.
 
     Args:
         alpha, coefficients, learn_alpha, learn_coefficients, per_neuron, step_size: see
@@ -149,7 +54,7 @@ class FractionalMemory(nn.Module):
     is Markovian, α = 1: then no history is kept at all and nothing is added). The first call of a
     sequence (after construction or :meth:`reset`) takes its state as the anchor a, so every later
     state enters the history as u = v − a. :meth:`step` applies the whole formula
-    H_n = v_{n-1} + s Δ_n + c_n.
+    H_n = v_{n-1} + s Δ_n + c_n. The running sequence is :attr:`state`.
     """
 
     def __init__(
@@ -176,15 +81,34 @@ class FractionalMemory(nn.Module):
         if isinstance(memory, MemoryEngine):
             if memory_options:
                 raise ValueError("memory_options are for a memory given by name, not an engine instance")
-            self.engine = memory
+            engine = memory
         elif isinstance(memory, str):
-            self.engine = _engine(memory, dict(memory_options or {}))
+            engine = engine_named(memory, dict(memory_options or {}))
         else:
             raise TypeError(f"memory must be an engine name or a MemoryEngine, got {type(memory).__name__}")
-        #: v_0 of the running sequence (Caputo's anchor); None before its first step
-        self.anchor: torch.Tensor | None = None
-        #: steps since the last reset() or detach() (the span a backward pass reaches through)
-        self.steps_since_cut = 0
+        #: the running sequence (its engine and anchor)
+        self.state = FractionalState(engine)
+        self._warned_runaway = False
+
+    # ------------------------------------------------------------------ views
+    @property
+    def engine(self) -> MemoryEngine:
+        """The running sequence's history engine."""
+        return self.state.engine
+
+    @engine.setter
+    def engine(self, engine: MemoryEngine) -> None:
+        self.state.engine = engine
+
+    @property
+    def anchor(self) -> torch.Tensor | None:
+        """v_0 of the running sequence (Caputo's anchor); ``None`` before its first step."""
+        return self.state.anchor
+
+    @property
+    def steps_since_cut(self) -> int:
+        """Steps since the running sequence began or was last detached."""
+        return self.state.since_cut
 
     @property
     def alpha(self) -> torch.Tensor:
@@ -194,19 +118,33 @@ class FractionalMemory(nn.Module):
     def is_markovian(self) -> bool:
         return self.order.is_markovian
 
+    @property
+    def steps(self) -> int:
+        return self.state.steps
+
+    def new_state(self) -> FractionalState:
+        """An empty state for a new sequence (a fresh engine with this memory's options)."""
+        return FractionalState(self.state.engine.spawn())
+
+    # --------------------------------------------------------------- stepping
+    def advance(self, state: FractionalState, v_prev: torch.Tensor) -> torch.Tensor:
+        """c_n of the step from ``v_prev`` = v_{n-1}, advancing ``state`` (fork it first to keep
+        it); the first step of a sequence anchors it at ``v_prev``."""
+        if self.order.per_neuron and not self.order.is_materialized:
+            self.order.materialize(v_prev.shape[1:])
+        if state.anchor is None or state.engine.steps == 0:  # a new sequence: its first state anchors it
+            self.order.check_fits(v_prev.shape[1:])
+            state.anchor = v_prev
+        elif state.anchor.shape != v_prev.shape:
+            state.engine.check_shape(v_prev)  # the engine's own message names the fix
+        state.since_cut += 1
+        return state.engine.correction(v_prev - state.anchor, self.order)
+
     def forward(self, v_prev: torch.Tensor) -> torch.Tensor | None:
         """c_n for the step that starts from the membrane ``v_prev`` = v_{n-1} (``None`` at α = 1)."""
         if self.order.is_markovian:
             return None
-        if self.order.per_neuron and not self.order.is_materialized:
-            self.order.materialize(v_prev.shape[1:])
-        if self.anchor is None or self.engine.steps == 0:  # a new sequence: its first state anchors it
-            self.order.check_fits(v_prev.shape[1:])
-            self.anchor = v_prev
-        elif self.anchor.shape != v_prev.shape:
-            self.engine.check_shape(v_prev)  # the engine's own message names the fix
-        self.steps_since_cut += 1
-        return self.engine.correction(v_prev - self.anchor, self.order)
+        return self.advance(self.state, v_prev)
 
     def increment_scale(self, like: torch.Tensor) -> torch.Tensor | float:
         """s in H_n = v_{n-1} + s Δ_n + c_n (the float 1.0 when Markovian)."""
@@ -234,33 +172,47 @@ class FractionalMemory(nn.Module):
         """
         return self.step(v_prev, step_size * rhs(v_prev))
 
+    # ------------------------------------------------------------ bookkeeping
     def reset(self) -> None:
-        self.engine.reset()
-        self.anchor = None
-        self.steps_since_cut = 0
+        """Forget the running sequence: the next step starts a new one, in a new state (the old
+        state object is left as it was, for whoever still holds it)."""
+        self.state = self.new_state()
+
+    def check_continuation(self, state: FractionalState, call_steps: int, fix: str) -> None:
+        """Warn once when a multi-step call continues a history already ``RUNAWAY`` times longer
+        than the call with no reset or detach in between: a forgotten reset makes the history (and
+        its memory) grow with every batch. ``fix`` names the call that starts a new sequence."""
+        if call_steps > 0 and state.since_cut >= RUNAWAY * call_steps and not self._warned_runaway:
+            self._warned_runaway = True
+            warnings.warn(
+                f"a {call_steps}-step call continues a fractional history of {state.since_cut} steps with no "
+                f"reset or detach in between, so the history keeps growing with every call; if each call "
+                f"is a new sequence (a new batch), start it with {fix}; for truncated BPTT over one long "
+                "sequence, detach between chunks",
+                RuntimeWarning,
+                stacklevel=4,
+            )
 
     def detach(self) -> None:
-        self.engine.detach()
-        if self.anchor is not None:
-            self.anchor = self.anchor.detach()
-        self.steps_since_cut = 0
-
-    @property
-    def steps(self) -> int:
-        return self.engine.steps
+        """Keep the running sequence's values, cut its autograd graph (truncated BPTT)."""
+        self.state.engine.detach()
+        if self.state.anchor is not None:
+            self.state.anchor = self.state.anchor.detach()
+        self.state.since_cut = 0
 
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
-        self.engine.apply(fn)
-        if self.anchor is not None:
-            self.anchor = fn(self.anchor)
+        self.state.engine.apply(fn)
+        if self.state.anchor is not None:
+            self.state.anchor = fn(self.state.anchor)
         return self
 
     def __getstate__(self):
         # deepcopy/pickle carry the anchor's value, never its autograd graph
         state = self.__dict__.copy()
-        if state.get("anchor") is not None:
-            state["anchor"] = state["anchor"].detach()
+        running = state["state"]
+        anchor = None if running.anchor is None else running.anchor.detach()
+        state["state"] = FractionalState(running.engine, anchor, running.since_cut)
         return state
 
     def extra_repr(self) -> str:

@@ -14,7 +14,7 @@ import torch
 from ..functional.history import BLOCK, Past, step
 from ..order import FractionalOrder
 from ..weights import correction_weights
-from .base import MemoryEngine
+from .engine import MemoryEngine
 
 __all__ = ["ExactMemory"]
 
@@ -40,9 +40,12 @@ class ExactMemory(MemoryEngine):
         return step(past, u_prev, lambda R: self._reversed_weights(order, R, u_prev))
 
     def reset(self) -> None:
+        self._past = self._next_past()
+
+    def _next_past(self) -> Past:
         # The next sequence is probably as long as this one: allocate its buffer once.
         old = self._past
-        self._past = Past(self.window, capacity_hint=max(64, old.n + old.block_size), rows=old.rows)
+        return Past(self.window, capacity_hint=max(64, old.n + old.block_size), rows=old.rows)
 
     def detach(self) -> None:
         self._past = self._past.cut()
@@ -56,6 +59,11 @@ class ExactMemory(MemoryEngine):
         return new
 
     def spawn(self) -> "ExactMemory":
+        new = self._copy_options()
+        new._past = self._next_past()
+        return new
+
+    def _copy_options(self) -> "ExactMemory":
         return type(self)()
 
     @property

@@ -18,7 +18,7 @@ history, no approximation.
 
 Which nodes can use it: any node whose update is linear in its state and input and has *no
 reset* — :class:`~fracneuron.neuron.LIFNeuron` / :class:`~fracneuron.neuron.IFNeuron` used as
-readouts (threshold never reached, e.g. ``threshold=float('inf')``), the membrane of an output
+readouts (threshold never reached, e.g. ``threshold=1e9``), the membrane of an output
 layer in a spikeDE-style model. Not spiking layers: the reset (and ALIF's adaptive threshold)
 makes the recurrence nonlinear, so they must be stepped (``soe`` makes that O(T)).
 """

@@ -36,7 +36,7 @@ import torch
 from ..order import FractionalOrder
 from ..soe_fit import LARGEST_TOL, SoeRates, check_fit_options, fit_rates, soe_amplitudes
 from ..weights import combine_terms, correction_weights
-from .base import MemoryEngine
+from .engine import MemoryEngine
 from ..functional.modes import ModeConvolution, step
 
 __all__ = ["SoeMemory"]
@@ -96,7 +96,7 @@ class SoeMemory(MemoryEngine):
             )
         else:
             self.check_shape(u_prev)
-            self.check_like(u_prev, conv.data)
+            self.check_like(u_prev, conv.modes)
         if conv.amp is None:
             conv.set_weights(*self._weights(order, conv, u_prev))
         if conv.n >= self.horizon and not self._warned:

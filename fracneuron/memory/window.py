@@ -25,7 +25,7 @@ class WindowMemory(ExactMemory):
         self.window = window
         super().__init__()
 
-    def spawn(self) -> "WindowMemory":
+    def _copy_options(self) -> "WindowMemory":
         return type(self)(self.window)
 
     def describe(self) -> str:

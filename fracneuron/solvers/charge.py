@@ -113,10 +113,11 @@ class MethodMemory(FractionalMemory):
         first step of a sequence takes ``v_prev`` as the anchor its history is measured from."""
         if self.order.per_neuron and not self.order.is_materialized:
             self.order.materialize(v_prev.shape[1:])
-        if self.anchor is None or self.stepper.n == 0:
-            self.anchor = v_prev
-        self.steps_since_cut += 1
-        return self.stepper, self.stepper.prepare(v_prev, self.anchor)
+        state = self.state
+        if state.anchor is None or self.stepper.n == 0:
+            state.anchor = v_prev
+        state.since_cut += 1
+        return self.stepper, self.stepper.prepare(v_prev, state.anchor)
 
     def inject(self, prepared: tuple, replaying: bool) -> None:
         """Use ``prepared`` (from :meth:`prepare_step`) for the next charge; ``replaying``: the
@@ -130,8 +131,7 @@ class MethodMemory(FractionalMemory):
             super().reset()
         else:
             self.stepper.reset()  # owns the live history (for gl: the engine)
-            self.anchor = None
-            self.steps_since_cut = 0
+            self.state.anchor, self.state.since_cut = None, 0
         self._injected = None
         self._replaying = False
         self.charges = 0
@@ -141,8 +141,8 @@ class MethodMemory(FractionalMemory):
             super().detach()
         else:
             self.stepper.detach()
-            self.anchor = None if self.anchor is None else self.anchor.detach()
-            self.steps_since_cut = 0
+            self.state.anchor = None if self.anchor is None else self.anchor.detach()
+            self.state.since_cut = 0
 
     @property
     def steps(self) -> int:
@@ -153,7 +153,7 @@ class MethodMemory(FractionalMemory):
             return super()._apply(fn, recurse)
         nn.Module._apply(self, fn, recurse)  # parameters; the live history is the stepper's
         self.stepper.apply(fn)
-        self.anchor = None if self.anchor is None else fn(self.anchor)
+        self.state.anchor = None if self.anchor is None else fn(self.anchor)
         return self
 
     def extra_repr(self) -> str:

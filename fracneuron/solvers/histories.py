@@ -67,7 +67,7 @@ class KernelMemory(ExactMemory):
         small = rows.shape[1] < _BLOCKED_COLUMNS or weight_rows > _BLOCKED_ROWS
         past.block_size = 1 if small else BLOCK
 
-    def spawn(self) -> "KernelMemory":
+    def _copy_options(self) -> "KernelMemory":
         return type(self)(self.kernel, self.window, self.kernels)
 
     def _reversed_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:

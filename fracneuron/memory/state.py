@@ -1,0 +1,85 @@
+r"""The explicit state of one running fractional sequence: its history engine and its anchor.
+
+A neuron's fractional memory is two things: the order (α, coefficients — module parameters) and
+the past of the sequence now running. :class:`FractionalState` is the second: the engine holding
+u_0 … u_{n-1} (u = v − a) and the anchor a = v_0 (Caputo: the membrane the sequence started from).
+
+It is what travels in SpikingJelly's explicit states (``node.functional_forward(inputs,
+states)``), so it is persistent: :meth:`FractionalState.fork` gives an independent state (O(1)
+for the built-in engines, which share their stored past copy-on-write) and a step advances the
+fork, never the state it was given. ``torch.allclose`` and ``torch.equal`` compare two states
+(their step counts, anchors and stored pasts), as SpikingJelly's tests compare explicit states.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .base import MemoryEngine
+
+__all__ = ["FractionalState"]
+
+
+class FractionalState:
+    """The past of one sequence: ``engine`` (its stored history), ``anchor`` (v_0, ``None`` before
+    the first step) and ``since_cut`` (steps since the sequence began or was last detached)."""
+
+    __slots__ = ("engine", "anchor", "since_cut")
+
+    def __init__(self, engine: MemoryEngine, anchor: torch.Tensor | None = None, since_cut: int = 0) -> None:
+        self.engine = engine
+        self.anchor = anchor
+        self.since_cut = since_cut
+
+    @property
+    def steps(self) -> int:
+        """States recorded since the sequence began (0: the next step starts it)."""
+        return self.engine.steps
+
+    def fork(self) -> "FractionalState":
+        """An independent state continuing the same sequence (this one is left as it is)."""
+        return FractionalState(self.engine.fork(), self.anchor, self.since_cut)
+
+    def detached(self) -> "FractionalState":
+        """The same past without its autograd graph (truncated BPTT), as a new state."""
+        engine = self.engine.fork()
+        engine.detach()
+        anchor = None if self.anchor is None else self.anchor.detach()
+        return FractionalState(engine, anchor, 0)
+
+    def moved(self, fn) -> "FractionalState":
+        """The same past converted by ``fn`` (``.to()``, ``.double()``), as a new state."""
+        engine = self.engine.fork()
+        engine.apply(fn)
+        return FractionalState(engine, None if self.anchor is None else fn(self.anchor), self.since_cut)
+
+    def __repr__(self) -> str:
+        shape = None if self.anchor is None else tuple(self.anchor.shape)
+        return f"FractionalState({self.engine.describe()}, steps={self.steps}, shape={shape})"
+
+    # ---------------------------------------------------------------- comparison
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.allclose, torch.equal):
+            return _same(func, args[0], args[1], **(kwargs or {}))
+        return NotImplemented
+
+
+def _values(state) -> tuple:
+    return state.steps, state.anchor, state.engine.state_values()
+
+
+def _same(func, a, b, **kwargs) -> bool:
+    """``torch.allclose``/``torch.equal`` of two states: same step count, and close (equal)
+    anchors and stored pasts."""
+    if not (isinstance(a, FractionalState) and isinstance(b, FractionalState)):
+        return False
+    (na, *ta), (nb, *tb) = _values(a), _values(b)
+    if na != nb:
+        return False
+    for x, y in zip(ta, tb):
+        if (x is None) != (y is None):
+            return False
+        if x is not None and (x.shape != y.shape or not func(x, y, **kwargs)):
+            return False
+    return True
