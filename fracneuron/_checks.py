@@ -14,6 +14,7 @@ import torch
 __all__ = [
     "check_alpha",
     "check_alpha_list",
+    "check_coefficients",
     "check_positive",
     "check_choice",
     "check_tensor",
@@ -55,11 +56,7 @@ def check_alpha_list(
         return alpha, None
     if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
         check_alpha(float(alpha))
-        if coefficients is not None and len(_as_floats(coefficients)) != 1:
-            raise ValueError(
-                f"coefficients must have one entry per alpha term (1), got {len(_as_floats(coefficients))}"
-            )
-        return [float(alpha)], (_as_floats(coefficients) if coefficients is not None else None)
+        return [float(alpha)], (None if coefficients is None else check_coefficients(coefficients, 1))
     if not isinstance(alpha, Iterable) or isinstance(alpha, (str, bytes)):
         raise TypeError(f"alpha must be a float, a list of floats or a tensor, got {type(alpha).__name__}")
     alphas = _as_floats(alpha)
@@ -69,15 +66,29 @@ def check_alpha_list(
         check_alpha(a, name=f"alpha[{i}]")
     if coefficients is None:
         return alphas, None
-    coefs = _as_floats(coefficients)
-    if len(coefs) != len(alphas):
-        raise ValueError(
-            f"coefficients must have one entry per alpha term ({len(alphas)}), got {len(coefs)}"
-        )
-    for i, c in enumerate(coefs):
-        if not c > 0.0:
-            raise ValueError(f"coefficients[{i}] must be > 0, got {c}")
-    return alphas, coefs
+    return alphas, check_coefficients(coefficients, len(alphas))
+
+
+def check_coefficients(coefficients: float | Sequence[float] | torch.Tensor, terms: int) -> list[float]:
+    """Raise unless ``coefficients`` holds one finite c_i > 0 per term of Σ_i c_i D^{α_i}; return
+    them as floats.
+
+    A zero, negative, NaN or infinite c_i has no meaning in the equation and would turn the
+    normalised weights (divided by Σ_i c_i h^{-α_i}) into NaN or flip their sign: refused for a
+    single α exactly as for a list.
+    """
+    try:
+        values = _as_floats(coefficients)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"coefficients must be a list or tensor of numbers > 0, got {type(coefficients).__name__}"
+        ) from None
+    if len(values) != terms:
+        raise ValueError(f"coefficients must have one entry per alpha term ({terms}), got {len(values)}")
+    for i, c in enumerate(values):
+        if not 0.0 < c < math.inf:  # NaN fails too
+            raise ValueError(f"coefficients[{i}] must be > 0 and finite, in (0, inf), got {c}")
+    return values
 
 
 def check_positive(value: float | torch.Tensor, name: str) -> None:

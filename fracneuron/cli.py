@@ -21,18 +21,27 @@ def plugins_report() -> str:
 
     lines.append("adapters:")
     for entry in plugins.adapters:
-        adapter = entry.obj
-        reason = adapter.unavailable_reason()
+        reason, supported = _adapter_state(entry.obj)
         state = "available" if reason is None else f"unavailable: {reason}"
         lines.append(f"  {entry.name:<16} {state}  [plugin: {entry.plugin}]")
-        if reason is None and adapter.supported_classes():
-            lines.append(f"  {'':<16} supports {', '.join(adapter.supported_classes())}")
+        if supported:
+            lines.append(f"  {'':<16} supports {', '.join(supported)}")
     for title, registry in (("memories", plugins.memories), ("methods", plugins.methods), ("surrogates", plugins.surrogates)):
         lines.append(f"{title}:")
         for entry in registry:
             aliases = f" (aliases: {', '.join(entry.aliases)})" if entry.aliases else ""
             lines.append(f"  {entry.name:<28}[plugin: {entry.plugin}]{aliases}")
     return "\n".join(lines)
+
+
+def _adapter_state(adapter) -> tuple[str | None, list[str]]:
+    """Why ``adapter`` is unavailable (``None`` if it is available) and the classes it supports;
+    a third-party adapter whose own checks raise is listed as unavailable, not a traceback."""
+    try:
+        reason = adapter.unavailable_reason()
+        return reason, (list(adapter.supported_classes()) if reason is None else [])
+    except Exception as exc:
+        return f"its availability check raised {type(exc).__name__}: {exc}", []
 
 
 def _plugins(args: argparse.Namespace) -> int:

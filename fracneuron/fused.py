@@ -1,12 +1,13 @@
 r"""Fused multi-step path: a whole ``[T, B, ...]`` sequence of a linear spiking neuron with ``soe``
 memory in one autograd node, its backward written out by hand.
 
-The neurons of :mod:`fracneuron.neuron` step charge → fire → reset (u = v − v0, a = s·h/τ)
+The neurons of :mod:`fracneuron.neuron` step charge → fire → reset (u_j = v_j − v_0, the history
+measured from the sequence's first state; a = s·h/τ)
 
     H_n = v_{n-1} + s·h·f(v_{n-1}, x_n) + c_n,       c_n = Σ_{k≥1} ρ_k u_{n-k}
     S_n = Θ(H_n − θ),                                 v_n = R(H_n, S_n)
 
-with f = (x − u)/τ (LIF) or x/τ (IF), so ∂H_n/∂x_n = a and ∂H_n/∂v_{n-1} = 1 − a (LIF) or 1 (IF)
+with f = (x − (v − v_rest))/τ (LIF) or x/τ (IF), so ∂H_n/∂x_n = a and ∂H_n/∂v_{n-1} = 1 − a (LIF) or 1 (IF)
 besides the memory. Recorded step by step, every step costs a dozen autograd nodes and the
 backward walks them one at a time. Here the forward runs without a graph (the soe engine itself
 advances, so the module's state is the same as after stepping) and keeps H only; the backward runs
@@ -20,7 +21,8 @@ The memory term Σ_k ρ_k ḡH_{n+k} is the same causal convolution run backward
 :class:`~fracneuron.memory.modes.ModeConvolution` with the same kernel, fed ḡH_T, ḡH_{T−1}, …,
 computes it in O(K) per neuron and step. Soft reset R = H − θS: ∂R/∂H = 1, ∂R/∂S = −θ; hard reset
 R = S v_r + (1 − S) H: ∂R/∂H = 1 − S, ∂R/∂S = v_r − H (the ∂R/∂S term is dropped with
-``detach_reset``). A learnable τ = τ_0 e^φ adds ∂L/∂φ = −s·h Σ_n ⟨ḡH_n, f_n⟩.
+``detach_reset``). When the call starts the sequence, v_0 is also the anchor of every u_j, which
+adds −Σ_{j≥1} (Σ_k ρ_k ḡH_{j+k}) to ∂L/∂v_0. A learnable τ = τ_0 e^φ adds ∂L/∂φ = −s·h Σ_n ⟨ḡH_n, f_n⟩.
 
 Gradients are those of the stepped neuron (the same formulas, in another order: equal to
 rounding). The path applies to a neuron whose past carries no autograd graph (a new sequence, or
@@ -93,9 +95,10 @@ class _FusedSequence(torch.autograd.Function):
                 tau = tau.detach()
             # the very operations of BaseNeuron.single_step, so the forward is bit for bit the stepped one
             # (skipping a subtraction of 0.0 or a product with 1.0 changes no value)
+            anchored = memory.steps == 0  # this sequence starts here: v_init is its anchor
             for n, x in enumerate(x_seq):
                 u = v - rest if rest != 0.0 else v
-                correction = memory(u)
+                correction = memory(v)
                 rhs = (x - u) / tau if leaky else x / tau
                 increment = h * rhs if h != 1.0 else rhs
                 H = pre_spike[n]
@@ -103,7 +106,7 @@ class _FusedSequence(torch.autograd.Function):
                 S = spikes[n]
                 torch.ge(H - theta, 0, out=S)  # Θ(H − θ) in x's dtype, as surrogate.heaviside
                 v = neuron.reset_potential(H, S)
-        ctx.neuron, ctx.tau, ctx.scale, ctx.leaky = neuron, tau, scale, leaky
+        ctx.neuron, ctx.tau, ctx.scale, ctx.leaky, ctx.anchored = neuron, tau, scale, leaky, anchored
         ctx.conv = memory.engine.convolution  # its kernel, for the backward
         ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
         return spikes, v
@@ -128,12 +131,15 @@ class _FusedSequence(torch.autograd.Function):
         keep = (1.0 - gain) if ctx.leaky else None  # ∂H_{n+1}/∂v_n besides the memory (IF: 1)
         grad_tau = torch.zeros((), dtype=torch.float64, device=x_seq.device) if need_tau else None
         grad_H = None
+        # The sequence's anchor a = v_init enters every u_j = v_j − a: ∂L/∂a = −Σ_j ḡu_j (j ≥ 1;
+        # at j = 0 the terms of u_0 = v_init − a cancel).
+        anchor_grad = torch.zeros_like(v_init) if ctx.anchored and ctx.needs_input_grad[1] else None
         for hi in range(T, 0, -CHUNK):
             lo = max(0, hi - CHUNK)
             grad_chunk, through = _chunk_terms(neuron, pre_spike[lo:hi], spikes[lo:hi], grad_spikes[lo:hi])
             for i in range(hi - lo - 1, -1, -1):
                 if grad_H is not None:
-                    grad_v = _potential_grad(adjoint, grad_H, keep)
+                    grad_v = _potential_grad(adjoint, grad_H, keep, anchor_grad)
                 grad_H = grad_chunk[i]
                 if through is None:
                     grad_H.add_(grad_v)
@@ -146,15 +152,22 @@ class _FusedSequence(torch.autograd.Function):
                 f = neuron.dv_dt(v_prev, x_seq[lo:hi])
                 grad_tau -= (grad_chunk * (f * scale * h)).sum(dtype=torch.float64)
             torch.mul(grad_chunk, gain, out=grad_x[lo:hi])
-        grad_v_init = _potential_grad(adjoint, grad_H, keep) if ctx.needs_input_grad[1] else None
+        grad_v_init = None
+        if ctx.needs_input_grad[1] and anchor_grad is not None:
+            grad_v_init = (grad_H if keep is None else grad_H * keep) - anchor_grad
+        elif ctx.needs_input_grad[1]:
+            grad_v_init = _potential_grad(adjoint, grad_H, keep, None)
         grad_tau_param = grad_tau.to(neuron.tau_param.dtype) if need_tau else None
         return grad_x if ctx.needs_input_grad[0] else None, grad_v_init, grad_tau_param, None
 
 
-def _potential_grad(adjoint, grad_H: torch.Tensor, keep) -> torch.Tensor:
+def _potential_grad(adjoint, grad_H: torch.Tensor, keep, anchor_grad: torch.Tensor | None) -> torch.Tensor:
     """ḡv_n from ḡH_{n+1}: v_n feeds H_{n+1} directly (∂ = ``keep``, ``None`` for 1) and every
-    later c through u_n (the memory's adjoint, fed ḡH_T … ḡH_{n+2} before)."""
+    later c through u_n (the memory's adjoint ḡu_n, fed ḡH_T … ḡH_{n+2} before), which
+    ``anchor_grad`` (when given) collects with the opposite sign."""
     grad_v = adjoint.forward_step(grad_H).reshape(grad_H.shape)
+    if anchor_grad is not None:
+        anchor_grad.add_(grad_v)
     return grad_v.add_(grad_H if keep is None else grad_H * keep)
 
 

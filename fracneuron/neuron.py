@@ -9,8 +9,11 @@ Each step n (grid step h, input x_n) is *charge → fire → reset*:
     reset:   v_n = H_n − θ S_n                  (soft, BrainPy's spk_reset="soft")
              v_n = S_n v_reset + (1 − S_n) H_n  (hard)
 
-(see :mod:`fracneuron.memory.base`). The charge belongs to the memory (``memory.charge(v, rhs,
-h, rest)``, rhs(v) = f(v, x_n)), so a memory with another scheme — ``SNNWrapper``'s ``l1``,
+The memory term c_n = −Σ_k ω_k (v_{n-k} − v_0) measures the history from v_0, the membrane the
+sequence started from (Caputo's derivative acts on v − v(0); v_0 is the rest level unless
+``neuron.v`` was set before the first step), so an undriven, leak-free membrane stays where it
+started (see :mod:`fracneuron.memory.base`). The charge belongs to the memory (``memory.charge(v, rhs,
+h)``, rhs(v) = f(v, x_n)), so a memory with another scheme — ``SNNWrapper``'s ``l1``,
 ``pred``, ``abm``, ``trap`` — steps the same neuron. At α = 1, h = 1 this is the forward-Euler
 neuron of SpikingJelly: ``LIFNeuron(tau)`` equals ``LIFNode(tau=tau, decay_input=True,
 v_reset=None)`` bit for bit, and with ``spk_reset="hard", v_reset=r`` it equals
@@ -130,7 +133,9 @@ class BaseNeuron(nn.Module):
 
     @property
     def v_rest(self) -> float:
-        """Rest level v0 of the memory (the level u = v − v0 is measured from)."""
+        """Rest level v0: where the membrane starts and where the leak pulls it (``v_reset`` for a
+        hard reset, 0 for a soft one). The memory measures its history from the anchor, the
+        membrane the sequence starts from: v0 unless ``neuron.v`` was set before the first step."""
         return self.v_reset if self.spk_reset == "hard" else 0.0
 
     # ------------------------------------------------------------- dynamics
@@ -198,7 +203,7 @@ class BaseNeuron(nn.Module):
     def single_step(self, x: torch.Tensor) -> torch.Tensor:
         """One charge → fire → reset step; ``x`` is ``[B, *features]``, returns spikes."""
         v = self._potential_for(x)
-        h = self.memory.charge(v, lambda u: self.dv_dt(u, x), self.step_size, rest=self.v_rest)
+        h = self.memory.charge(v, lambda u: self.dv_dt(u, x), self.step_size)
         spike = self.fire(h)
         self.v = self.reset_potential(h, spike)
         return spike

@@ -22,6 +22,13 @@ Error budget (relative error of every tail weight k0 < k ≤ ``horizon``, ``tol`
 * large rates: nodes above s_max, where ∫_{s_max}^∞ (k = k0+1) ≤ tol/4 relative;
 * small rates: nodes below s_min, where ∫_0^{s_min} (k = horizon) ≤ tol/4 relative.
 
+The smallest reachable ``tol`` (:func:`smallest_tol`). The exact weights the fit is measured
+against are exp(lnΓ(k−α) − lnΓ(k+1) + …), and lnΓ(k+1) ≈ k ln k is rounded to ≈ eps·lnΓ(k+1)
+absolute, hence relative in w_k: no fit can be *shown* better than ≈ eps·lnΓ(horizon+1). Measured
+(float64, horizon 2 … 10^6, exact_lags 1 … 64, α ranges from [0.0005, 0.0005] to [0.01, 0.999]):
+the fit stops improving at 0.9–1.0 × eps·lnΓ(horizon+1) (1.9e-10 at horizon 10^5), and every
+tol ≥ 1.5 × that was reached for every α range; :func:`smallest_tol` asks for 4 ×.
+
 K = number of nodes in [s_min, s_max]. The result is then *measured* against the exact weights
 (every lag up to k0 + 64, then 60 lags per decade up to the horizon) and h is shrunk until the
 measured error is below ``tol``. Beyond the horizon the smallest rates stop resolving the power
@@ -41,10 +48,14 @@ import torch
 
 from .weights import gl_weights_at
 
-__all__ = ["SoeRates", "fit_rates", "soe_amplitudes", "tail_error", "sample_lags"]
+__all__ = ["SoeRates", "fit_rates", "smallest_tol", "check_fit_options", "soe_amplitudes", "tail_error", "sample_lags"]
 
 #: Relative error budget shares (discretisation, large-rate cut, small-rate cut).
 _SHARE_STEP, _SHARE_CUT = 0.5, 0.25
+#: smallest_tol = this × eps × lnΓ(horizon + 1) (measured floor ≈ 1×, every α range reached at 1.5×)
+_TOL_FLOOR_MARGIN = 4.0
+#: the largest tol the engine accepts (a looser fit is not a sum-of-exponentials *approximation*)
+LARGEST_TOL = 0.1
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,37 @@ def _rate_range(tol: float, horizon: int, exact_lags: int, alphas: tuple[float, 
     return s_min, s_max
 
 
+def smallest_tol(horizon: int) -> float:
+    """The smallest ``tol`` the float64 fit reaches for every α over lags up to ``horizon``:
+    4·eps·lnΓ(horizon+1) (see the module docstring), rounded up to two significant digits."""
+    floor = _TOL_FLOOR_MARGIN * torch.finfo(torch.float64).eps * max(math.lgamma(horizon + 1.0), 1.0)
+    scale = 10.0 ** (math.floor(math.log10(floor)) - 1)
+    return math.ceil(floor / scale) * scale
+
+
+def check_fit_options(tol: float, horizon: int, exact_lags: int, name=lambda option: option) -> None:
+    """Raise ``ValueError`` unless a fit with these options exists: ``horizon > exact_lags`` (the
+    fit covers the lags exact_lags+1 … horizon) and ``smallest_tol(horizon) <= tol <= 0.1``.
+    ``name(option)`` is how the messages call an option (``memory_options['tol']``, say)."""
+    if horizon <= exact_lags:
+        raise ValueError(
+            f"{name('horizon')} must be > {name('exact_lags')} ({exact_lags}), got {horizon}: the fit "
+            f"covers the lags after the exact ones, exact_lags+1 … horizon"
+        )
+    lowest = smallest_tol(horizon)
+    if not lowest <= tol <= LARGEST_TOL:
+        if lowest > LARGEST_TOL:
+            raise ValueError(
+                f"{name('horizon')}={horizon} is too long for a float64 fit (it reaches no tol below "
+                f"{lowest:g}); choose a horizon below {horizon}"
+            )
+        raise ValueError(
+            f"{name('tol')} must be in [{lowest:g}, {LARGEST_TOL:g}] for {name('horizon')}={horizon}, got {tol!r}: "
+            f"the float64 fit cannot reach a smaller relative error over {horizon} lags (ask for a "
+            "larger tol or a shorter horizon)"
+        )
+
+
 @functools.lru_cache(maxsize=64)
 def fit_rates(tol: float, horizon: int, exact_lags: int, alpha_lo: float, alpha_hi: float) -> SoeRates:
     """Rates for a tail that is accurate to ``tol`` (relative) for every order in [alpha_lo, alpha_hi].
@@ -142,6 +184,7 @@ def fit_rates(tol: float, horizon: int, exact_lags: int, alpha_lo: float, alpha_
     """
     if not 0.0 < alpha_lo <= alpha_hi < 1.0:
         raise ValueError(f"need 0 < alpha_lo <= alpha_hi < 1, got {alpha_lo}, {alpha_hi}")
+    check_fit_options(tol, horizon, exact_lags)
     checked = tuple(sorted({alpha_lo, 0.5 * (alpha_lo + alpha_hi), alpha_hi}))
     s_min, s_max = _rate_range(tol, horizon, exact_lags, checked)
     h = _trapezoid_step(1.0 + alpha_hi, _SHARE_STEP * tol)

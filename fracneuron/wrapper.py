@@ -12,8 +12,10 @@ own (:mod:`fracneuron.solvers.charge`). Shapes are found on the first step, so n
 registration is needed (``_set_neuron_shapes`` is accepted and does nothing).
 
 Time: ``t`` holds one time per input (T values) or spikeDE's T + 1 grid points; it must be
-uniform, and its spacing is the step h of every neuron (``options["step_size"]``, if given, must
-agree). Outputs are ``[T, B, ...]``: the network's output after each step.
+uniform, and its spacing is the step h of every neuron. As in spikeDE, ``options["step_size"]`` is
+read only when ``t`` has a single point; otherwise the spacing of ``t`` wins and a step size that
+disagrees with it is ignored with a warning (once per wrapper). Outputs are ``[T, B, ...]``: the
+network's output after each step.
 
 Orders (spikeDE's rules):
 
@@ -24,9 +26,14 @@ Orders (spikeDE's rules):
   as spikeDE does).
 * ``learn_alpha`` / ``learn_coefficient``: bool or one per layer. Learnable α stays in (0, 1];
   learnable coefficients stay positive (they matter for multi-term layers).
+* :attr:`SNNWrapper.alpha_case` names the configuration as spikeDE does: ``"A_scalar"`` (one α
+  for every layer), ``"A"`` (one single-term α per layer), ``"B"`` (one multi-term order for every
+  layer, coefficients possibly per layer), ``"C"`` (a nested list: per-layer orders, multi-term
+  where a layer's entry is a list).
 
 Integrators: ``"fdeint"`` (the methods of :func:`fracneuron.fdeint`), ``"odeint"`` (α = 1:
-``"euler"``, ``"rk4"``, and the fdeint methods, which are classical there), and their
+``"euler"``, ``"rk4"``, and the fdeint methods, which are classical there; fractional arguments
+are ignored with a warning, as spikeDE ignores them), and their
 ``"_adjoint"`` forms, which give the same outputs and gradients but recompute each time step's
 activations during the backward pass instead of storing them (memory of the network's
 activations independent of T; each neuron must be called once per step, and BatchNorm running
@@ -49,7 +56,7 @@ from .solvers.fdeint import memory_choice, method_class
 from .solvers.inputs import uniform_step
 from .solvers.odeint import ODE_STEPS
 
-__all__ = ["SNNWrapper", "layer_orders"]
+__all__ = ["SNNWrapper", "layer_orders", "alpha_case"]
 
 INTEGRATORS = ("odeint", "odeint_adjoint", "fdeint", "fdeint_adjoint")
 ALPHA_MODES = ("auto", "per_layer", "multiterm")
@@ -81,6 +88,16 @@ def _per_layer_coefficients(coefficients, alphas: list, n_layers: int) -> list:
             c = [float(c)] * len(a)
         out.append(c)
     return out
+
+
+def alpha_case(orders: list[LayerOrder], alpha) -> str:
+    """spikeDE's name for a parsed configuration: ``"A_scalar"``, ``"A"``, ``"B"`` or ``"C"``."""
+    alpha = _plain(alpha)
+    if isinstance(alpha, (int, float)):
+        return "A_scalar"
+    if any(_is_list(_plain(a)) for a in alpha):
+        return "C"
+    return "B" if any(_is_list(a) for a, _ in orders) else "A"
 
 
 def layer_orders(alpha, multi_coefficient, n_layers: int, alpha_mode: str = "auto") -> list[LayerOrder]:
@@ -129,6 +146,13 @@ def layer_orders(alpha, multi_coefficient, n_layers: int, alpha_mode: str = "aut
     if flat_coefficients or coefficients is None:
         return [(alpha, None if coefficients is None else list(coefficients))] * n_layers
     return list(zip([alpha] * n_layers, _per_layer_coefficients(coefficients, [alpha] * n_layers, n_layers)))
+
+
+def _coefficients_in_use(order) -> torch.Tensor:
+    coefficients = order.coefficients()
+    if coefficients is None:
+        return torch.ones(order.terms, dtype=torch.float64, device=order.alpha_param.device)
+    return coefficients
 
 
 def _flags(value: bool | Sequence[bool], n_layers: int, name: str) -> list[bool]:
@@ -183,17 +207,26 @@ class SNNWrapper(nn.Module):
                 "IFNeuron, ALIFNeuron, ...); SNNWrapper steps those"
             )
         n = len(neurons)
-        if self.integrator.startswith("odeint"):
-            if multi_coefficient is not None or learn_alpha is not False or learn_coefficient is not False:
-                raise ValueError(
-                    f"integrator {integrator!r} is integer order (alpha = 1): "
-                    "no multi_coefficient, learn_alpha or learn_coefficient"
-                )
-            orders = [(1.0, None)] * n
-        else:
-            orders = layer_orders(alpha, multi_coefficient, n, alpha_mode)
         learn_a = _flags(learn_alpha, n, "learn_alpha")
         learn_c = _flags(learn_coefficient, n, "learn_coefficient")
+        if self.integrator.startswith("odeint"):
+            # spikeDE ignores the fractional arguments of an integer-order integrator; so do we, aloud
+            ignored = [name for name, given in (
+                ("alpha", _plain(alpha) not in (0.5, 1.0)), ("multi_coefficient", multi_coefficient is not None),
+                ("learn_alpha", any(learn_a)), ("learn_coefficient", any(learn_c))) if given]
+            if ignored:
+                warnings.warn(
+                    f"integrator {integrator!r} is integer order (alpha = 1): {', '.join(ignored)} "
+                    "ignored; use integrator='fdeint' for fractional dynamics",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            orders = [(1.0, None)] * n
+            learn_a, learn_c = [False] * n, [False] * n
+            self.alpha_case = "A_scalar"
+        else:
+            orders = layer_orders(alpha, multi_coefficient, n, alpha_mode)
+            self.alpha_case = alpha_case(orders, alpha)
         for i, (neuron, (a, c)) in enumerate(zip(neurons, orders)):
             try:
                 memory = MethodMemory(
@@ -211,6 +244,7 @@ class SNNWrapper(nn.Module):
             neuron.reset()
         self._neurons = neurons  # a plain list: the modules are registered under ``base``
         self._configuration: tuple | None = None
+        self._step_size_warned = False
 
     # ------------------------------------------------------------- queries
     @property
@@ -219,25 +253,45 @@ class SNNWrapper(nn.Module):
         return list(self._neurons)
 
     def get_per_layer_alpha(self) -> list[torch.Tensor]:
-        """α of each layer (``[M]`` for multi-term), differentiable when learnable (spikeDE's name)."""
-        return [neuron.memory.order.alpha for neuron in self._neurons]
+        """α of each layer as a ``[M]`` tensor (M terms; ``[1]`` for a single order), the values in
+        use, differentiable when learnable (spikeDE's name and shapes)."""
+        return [neuron.memory.order.alphas().reshape(-1) for neuron in self._neurons]
 
-    def get_per_layer_coefficient(self) -> list[torch.Tensor | None]:
-        """Coefficients of each layer (None for a single-term layer) (spikeDE's name)."""
-        return [neuron.memory.order.coefficients() for neuron in self._neurons]
+    def get_per_layer_coefficient(self) -> list[torch.Tensor]:
+        """Coefficients of each layer as a ``[M]`` tensor (``[1.0]`` for a single-term layer, as in
+        spikeDE), differentiable when learnable."""
+        return [_coefficients_in_use(neuron.memory.order) for neuron in self._neurons]
+
+    @property
+    def per_layer_alpha_params(self) -> list[torch.Tensor]:
+        """Each layer's α parameter ``[M]`` (spikeDE's attribute): what the optimizer updates. A
+        learnable α is used through its projection into (0, 1], :meth:`get_per_layer_alpha`."""
+        return [neuron.memory.order.alpha_param for neuron in self._neurons]
+
+    @property
+    def per_layer_coefficient_params(self) -> list[torch.Tensor]:
+        """Each layer's coefficients ``[M]`` (spikeDE's attribute), the values in use (learnable
+        coefficients are trained as log c, so they stay positive)."""
+        return self.get_per_layer_coefficient()
+
+    @property
+    def _alpha_case(self) -> str:
+        """spikeDE's private name of :attr:`alpha_case`, read by its example scripts."""
+        return self.alpha_case
 
     def _set_neuron_shapes(self, input_shape=None) -> None:
         """Accepted for spikeDE scripts; shapes are found on the first step, nothing to do."""
 
     # ------------------------------------------------------------- running
     def _grid_step(self, x: torch.Tensor, t: torch.Tensor, step_size) -> float:
+        """The step h: the spacing of ``t``, or ``step_size`` (default 1) when ``t`` is one point."""
         steps = x.shape[0]
         if not isinstance(t, torch.Tensor) or t.dim() != 1:
             raise ValueError("t must be a 1-D tensor of times")
-        if t.shape[0] not in (steps, steps + 1):
+        if t.shape[0] not in (1, steps, steps + 1):
             raise ValueError(
-                f"t must hold one time per input step ({steps}) or the {steps + 1} grid points t_0..t_T; "
-                f"got {t.shape[0]} times for x with {steps} steps"
+                f"t must hold one time per input step ({steps}), the {steps + 1} grid points t_0..t_T, or "
+                f"only t_0 (with options['step_size']); got {t.shape[0]} times for x with {steps} steps"
             )
         h = uniform_step(t)
         valid = isinstance(step_size, (int, float)) and not isinstance(step_size, bool) and step_size > 0
@@ -245,10 +299,13 @@ class SNNWrapper(nn.Module):
             raise ValueError(f"options['step_size'] must be a number > 0, got {step_size!r}")
         if h == 0.0:
             return float(step_size or 1.0)
-        if step_size is not None and abs(step_size - h) > 1e-6 * h:
-            raise ValueError(
-                f"options['step_size']={step_size} disagrees with the spacing {h:.6g} of t; the neurons step "
-                "once per input at the grid spacing: drop step_size or pass t = t0 + step_size * torch.arange(T)"
+        if step_size is not None and abs(step_size - h) > 1e-6 * h and not self._step_size_warned:
+            self._step_size_warned = True
+            warnings.warn(
+                f"options['step_size']={step_size} is ignored: t has {t.shape[0]} points and its spacing "
+                f"{h:.6g} is the step (spikeDE reads step_size only for a one-point t)",
+                UserWarning,
+                stacklevel=3,
             )
         return h
 
@@ -317,7 +374,7 @@ class SNNWrapper(nn.Module):
         replayed: set[int] = set()
         for k in range(1, x.shape[0]):
             states = [_state(neuron) for neuron in self._neurons]
-            prepared = [neuron.memory.prepare_step(neuron.v, neuron.v_rest) for neuron in self._neurons]
+            prepared = [neuron.memory.prepare_step(neuron.v) for neuron in self._neurons]
             outputs.append(checkpoint(self._replay, k, replayed, x[k], states, prepared, use_reentrant=False))
             self._check_calls()
         return outputs

@@ -14,13 +14,13 @@ F64 = torch.float64
 
 
 def relax(alpha, N, T=5.0, lam=1.0, memory="exact", dtype=F64, **kw):
-    """Explicit GL for D^α v = −λ v, v(0) = 1 (the Caputo rest level is v0 = 1)."""
+    """Explicit GL for D^α v = −λ v, v(0) = 1 (the Caputo anchor)."""
     h = T / N
     mem = fn.FractionalMemory(alpha, memory, step_size=h, **kw)
     v = torch.ones(1, 1, dtype=dtype)
     trajectory = [v]
     for _ in range(N):
-        v = mem.step(v, h * (-lam * v), rest=1.0)
+        v = mem.step(v, h * (-lam * v))  # v(0) = 1 anchors the history
         trajectory.append(v)
     return torch.cat(trajectory).flatten()
 
@@ -75,7 +75,7 @@ def run_engine(x, f, alpha, memory="exact", v0=0.0, **kw):
     v = torch.full_like(x[0], v0)
     out = []
     for t in range(x.shape[0]):
-        v = mem.step(v, f(v, x[t]), rest=v0)
+        v = mem.step(v, f(v, x[t]))  # v(0) = v0 anchors the history
         out.append(v)
     return torch.stack(out)
 

@@ -1,17 +1,23 @@
 """fracneuron.plugins: built-ins through the hooks, a third-party plugin found through an entry
-point (a generated dist-info on sys.path), autoload switch, blocking, broken plugins, the CLI."""
+point (a generated dist-info on sys.path), autoload switch, blocking, broken plugins, loading from
+many threads at once, the CLI. What a plugin may not do is listed in test_bad_input_plugins.py."""
 
 import importlib
 import subprocess
 import sys
 import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
 
 import fracneuron as fn
-from fracneuron import plugins, surrogate
-from fracneuron.plugins import manager
+from fracneuron import cli, plugins, surrogate
+from fracneuron.adapter import Adapter
+from fracneuron.memory.exact import ExactMemory
+from fracneuron.plugins import MEMORIES, Registry, manager
+from fracneuron.plugins.registry import Table
 
 THIRD_PARTY = textwrap.dedent(
     """
@@ -113,7 +119,7 @@ def test_third_party_plugin_is_discovered_and_usable_by_name(third_party):
     assert plugins.memories.entry("last_state").plugin == "lastkit"
     assert plugins.plugin_sources()["lastkit"].startswith("entry point (fracneuron_lastkit 0.1)")
     mem = fn.FractionalMemory(0.5, "last_state", memory_options={"scale": 1.0})
-    c = mem(torch.ones(2))
+    c = mem.engine.correction(torch.ones(2), mem.order)
     torch.testing.assert_close(c, torch.full((2,), -0.5))  # -(1 - α) u
     spike = surrogate.get("stepwise")
     x = torch.tensor([0.5, 2.0], requires_grad=True)
@@ -142,10 +148,115 @@ def test_a_broken_plugin_is_reported_not_fatal(tmp_path, monkeypatch, fresh_plug
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
     plugins.reset_plugin_manager()
-    with pytest.warns(RuntimeWarning, match="'broken' failed to load"):
+    with pytest.warns(RuntimeWarning, match="'broken' not loaded: failed to load from fracneuron_broken 0.1"):
         names = plugins.memories.names()
     assert "exact" in names
     assert "needs libfoo" in plugins.plugin_failures()["broken"]
+
+
+COUNTING_PLUGIN = textwrap.dedent(
+    """
+    from fracneuron.memory.exact import ExactMemory
+    from fracneuron.plugins import hookimpl
+
+    CALLS = []
+
+
+    @hookimpl
+    def fracneuron_register_memories(register):
+        CALLS.append(1)
+        register("counted", ExactMemory)
+    """
+)
+
+
+def test_first_use_from_many_threads_at_once_loads_once(tmp_path, monkeypatch, fresh_plugins):
+    # issue 11 item 14: the registry said "loaded" before its hooks had run, so the other threads
+    # found it empty ("unknown surrogate 'arctan_surrogate'; choose one of ")
+    make_distribution(tmp_path, "fracneuron_counting", "fracneuron_counting", COUNTING_PLUGIN, "counting")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    n = 8
+    barrier = threading.Barrier(n)
+
+    def first_use(_):
+        barrier.wait()  # all threads reach their first lookup together
+        lif = fn.LIFNeuron(tau=2.0, alpha=0.6)
+        spikes = lif(torch.full((3,), 3.0))
+        return spikes, surrogate.get("arctan_surrogate"), plugins.memories.get("counted")
+
+    try:
+        with ThreadPoolExecutor(n) as pool:
+            for _ in range(5):
+                sys.modules.pop("fracneuron_counting", None)  # a fresh CALLS each round
+                plugins.reset_plugin_manager()
+                results = list(pool.map(first_use, range(n)))  # re-raises a thread's error
+                assert [r[2] for r in results] == [ExactMemory] * n
+                assert all(torch.equal(r[0], results[0][0]) for r in results)
+                assert sys.modules["fracneuron_counting"].CALLS == [1]  # the hooks ran once
+    finally:
+        sys.modules.pop("fracneuron_counting", None)
+
+
+FLAKY_DEFAULT_PLUGIN = textwrap.dedent(
+    """
+    from fracneuron.memory.exact import ExactMemory
+    from fracneuron.plugins import hookimpl
+
+    DISK_READY = [False]
+
+
+    @hookimpl
+    def fracneuron_register_memories(register):
+        if not DISK_READY[0]:
+            raise OSError("disk not ready")
+        register("flaky", ExactMemory)
+    """
+)
+
+
+def test_a_failed_load_leaves_the_registries_unloaded_and_the_next_lookup_retries(tmp_path, monkeypatch, fresh_plugins):
+    # a default plugin (fracneuron's own) failing is a bug in fracneuron: it raises, every time,
+    # and no registry is left empty or half-loaded; once the cause is gone the next lookup works
+    (tmp_path / "fracneuron_flaky.py").write_text(FLAKY_DEFAULT_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(manager.DEFAULT_PLUGINS, "flaky", "fracneuron_flaky")
+    plugins.reset_plugin_manager()
+    told = "default plugin 'flaky' failed to register: fracneuron_register_memories raised OSError: disk not ready"
+    try:
+        for lookup in (lambda: surrogate.get("arctan"), plugins.memories.names, lambda: plugins.methods.get("gl")):
+            with pytest.raises(RuntimeError, match=told):
+                lookup()
+        sys.modules["fracneuron_flaky"].DISK_READY[0] = True
+        assert plugins.memories.get("flaky") is ExactMemory
+        assert plugins.surrogates.entry("arctan_surrogate").name == "arctan"
+        assert plugins.plugin_sources()["flaky"] == "default plugin"
+    finally:
+        sys.modules.pop("fracneuron_flaky", None)
+
+
+def test_a_registry_whose_loader_fails_stays_unloaded():
+    attempts = []
+
+    def loader():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("not yet")
+        return Table().adding(MEMORIES.entry("tape", ExactMemory, "test"), "memory")
+
+    registry = Registry(MEMORIES, loader)
+    with pytest.raises(OSError, match="not yet"):
+        registry.get("tape")
+    assert registry.get("tape") is ExactMemory
+    assert registry.names() == ["tape"] and len(attempts) == 2  # loaded once it worked, then kept
+
+
+def test_direct_registrations_are_checked_like_a_plugins(fresh_plugins):
+    with pytest.raises(ValueError, match=r"memory 'tape' must be callable"):
+        plugins.memories.add("tape", 3, "someone")
+    with pytest.raises(ValueError, match=r"adapter 'mine' must be a fracneuron.adapter.Adapter instance"):
+        plugins.adapters.add("mine", "adapter", "someone")
+    assert "tape" not in plugins.memories and "mine" not in plugins.adapters
 
 
 def test_duplicate_names_are_refused(fresh_plugins):
@@ -165,6 +276,46 @@ def test_plugins_command_lists_everything():
     assert "spikingjelly" in out and "snntorch" in out
     assert "exact" in out and "[plugin: builtin]" in out
     assert "arctan_surrogate" in out
+
+
+def test_plugins_command_lists_a_broken_plugin_and_exits_0(tmp_path):
+    # issue 11 item 15: `fracneuron plugins` tracebacked on a plugin whose hook raises
+    broken = textwrap.dedent(
+        """
+        from fracneuron.plugins import hookimpl
+
+        @hookimpl
+        def fracneuron_register_memories(register):
+            raise RuntimeError('needs libfoo')
+        """
+    )
+    make_distribution(tmp_path, "fracneuron_broken", "fracneuron_broken", broken, "broken")
+    env = {"PYTHONPATH": f"{tmp_path}:{':'.join(sys.path)}", "PATH": ""}
+    result = subprocess.run([sys.executable, "-m", "fracneuron", "plugins"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    reason = "fracneuron_register_memories raised RuntimeError: needs libfoo"
+    assert f"  broken           NOT LOADED: {reason}" in result.stdout.splitlines()
+    assert f"RuntimeWarning: fracneuron plugin 'broken' not loaded: {reason}" in result.stderr
+    assert "exact" in result.stdout and "arctan_surrogate" in result.stdout
+
+
+class CheckRaisesAdapter(Adapter):
+    name = "fragile"
+
+    def unavailable_reason(self):
+        raise ImportError("libfoo is half installed")
+
+    def supported_classes(self):
+        return ["Never"]
+
+
+def test_plugins_command_lists_an_adapter_whose_check_raises(fresh_plugins, capsys):
+    plugins.adapters.add("fragile", CheckRaisesAdapter(), "someone")
+    assert cli.main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    told = "unavailable: its availability check raised ImportError: libfoo is half installed"
+    assert f"  fragile          {told}  [plugin: someone]" in out
+    assert "supports Never" not in out
 
 
 def test_plugins_command_reports_missing_frameworks(tmp_path):

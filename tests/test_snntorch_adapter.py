@@ -572,6 +572,55 @@ def test_dtype_move_keeps_the_running_sequence():
     assert lif.memory.steps == 10 and lif.mem.dtype == F64
 
 
+def test_passing_the_carried_mem_converted_after_a_move_continues_the_sequence():
+    """Issue 11 item 12: lif.to(float64) mid-sequence, then mem.double(): the history continues."""
+    x = drive(T=12, dtype=torch.float32)
+    reference = _leaky().float()  # never moved
+    lif = _leaky().float()
+    mem_ref = mem = reference.init_leaky()
+    with torch.no_grad():
+        for t in range(12):
+            if t == 6:
+                lif.double()
+                mem = mem.double()
+            _, mem = lif(x[t].to(mem.dtype), mem)
+            _, mem_ref = reference(x[t], mem_ref)
+    assert lif.memory.steps == 12 and mem.dtype == F64
+    torch.testing.assert_close(mem.float(), mem_ref, rtol=1e-5, atol=1e-5)
+
+
+def test_a_different_mem_after_a_move_starts_a_new_history_with_a_warning():
+    lif = _leaky().float()
+    x = drive(T=6, dtype=torch.float32)
+    mem = lif.init_leaky()
+    for t in range(3):
+        _, mem = lif(x[t], mem)
+    lif.double()
+    with pytest.warns(RuntimeWarning, match="new fractional history started"):
+        lif(x[3].double(), torch.zeros_like(mem, dtype=F64))
+    assert lif.memory.steps == 1
+
+
+@pytest.mark.parametrize("cls", ["Synaptic", "RSynaptic"])
+def test_framework_argument_checks_run_before_fracneurons(cls):
+    """Issue 11 item 4: a state passed to an init_hidden neuron is snnTorch's TypeError, also
+    with a new input shape mid-sequence (not fracneuron's StateShapeError)."""
+    kw = dict(alpha=SYN_DECAY, beta=BETA, init_hidden=True)
+    if cls == "RSynaptic":
+        kw.update(linear_features=4)
+    native = getattr(snn, cls)(**kw)
+    frac = fracneuron.fractional(getattr(snn, cls))(**kw, frac_alpha=0.6)
+    x = torch.rand(2, 4)
+    for _ in range(3):
+        native(x), frac(x)
+    states = (torch.zeros(3, 4),)  # one state passed, the membrane left in the module
+    with pytest.raises(TypeError, match="init_hidden") as want:
+        native(torch.rand(3, 4), *states)
+    with pytest.raises(TypeError, match="init_hidden") as got:
+        frac(torch.rand(3, 4), *states)
+    assert str(got.value) == str(want.value)
+
+
 def test_user_subclass_is_supported():
     class ScaledLeaky(snn.Leaky):
         def forward(self, input_, mem=None):

@@ -57,8 +57,11 @@ def combined_weights(alphas, coefficients, n):
     return [Wk / W[0] for Wk in W], 1.0 / W[0]
 
 
-def reference(x, increment, v_init, v0, alphas, coefficients=None, threshold=1.0, v_reset=0.0, window=None, spiking=True):
-    """Direct GL stepping of one node; returns (spikes or potentials [T, ...], v after each step)."""
+def reference(x, increment, v_init, alphas, coefficients=None, threshold=1.0, v_reset=0.0, window=None, spiking=True):
+    """Direct GL stepping of one node; returns (spikes or potentials [T, ...], v after each step).
+
+    Caputo: the history is measured from v0 = v_init, the state the sequence starts from."""
+    v0 = v_init
     n_steps = x.shape[0]
     w, s = combined_weights(alphas, coefficients, n_steps)
     if window is not None:
@@ -109,28 +112,28 @@ class QuadraticNode(neuron.SimpleBaseNode):
         self.v = self.v + 0.5 * x - 0.1 * self.v * self.v
 
 
-# name -> (class, constructor kwargs, increment, v_init, v0, v_reset used by the reference)
+# name -> (class, constructor kwargs, increment (its leak's rest level inside), v_init, v_reset used by the reference)
 CASES = {
-    "lif_hard": (neuron.LIFNode, dict(tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0, 0.0),
-    "lif_soft": (neuron.LIFNode, dict(tau=2.0, v_reset=None), lif_increment(2.0, 0.0), 0.0, 0.0, None),
-    "lif_reset_-0.3": (neuron.LIFNode, dict(tau=2.0, v_reset=-0.3), lif_increment(2.0, -0.3), -0.3, -0.3, -0.3),
+    "lif_hard": (neuron.LIFNode, dict(tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0),
+    "lif_soft": (neuron.LIFNode, dict(tau=2.0, v_reset=None), lif_increment(2.0, 0.0), 0.0, None),
+    "lif_reset_-0.3": (neuron.LIFNode, dict(tau=2.0, v_reset=-0.3), lif_increment(2.0, -0.3), -0.3, -0.3),
     "lif_no_decay_input": (
         neuron.LIFNode,
         dict(tau=2.0, decay_input=False),
         lif_increment(2.0, 0.0, decay_input=False),
-        0.0, 0.0, 0.0,
+        0.0, 0.0,
     ),
-    "if": (neuron.IFNode, dict(), if_increment, 0.0, 0.0, 0.0),
-    "plif": (neuron.ParametricLIFNode, dict(init_tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0, 0.0),  # w = 0
+    "if": (neuron.IFNode, dict(), if_increment, 0.0, 0.0),
+    "plif": (neuron.ParametricLIFNode, dict(init_tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0),  # w = 0
     "simple_lif": (
         neuron.SimpleLIFNode,
         dict(tau=2.0, decay_input=True, v_reset=-0.3),
         lif_increment(2.0, -0.3),
-        0.0, -0.3, -0.3,  # SimpleBaseNode starts at v = 0 whatever v_reset is
+        0.0, -0.3,  # SimpleBaseNode starts at v = 0 whatever v_reset is: the history's anchor is 0
     ),
-    "simple_if": (neuron.SimpleIFNode, dict(v_reset=None), if_increment, 0.0, 0.0, None),
-    "user_simple": (QuadraticNode, dict(), lambda x, v: 0.5 * x - 0.1 * v * v, 0.0, 0.0, 0.0),
-    "user_base_charge": (LegacyLIF, dict(tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0, 0.0),
+    "simple_if": (neuron.SimpleIFNode, dict(v_reset=None), if_increment, 0.0, None),
+    "user_simple": (QuadraticNode, dict(), lambda x, v: 0.5 * x - 0.1 * v * v, 0.0, 0.0),
+    "user_base_charge": (LegacyLIF, dict(tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0),
 }
 
 ORDERS = {"0.3": ([0.3], None), "0.7": ([0.7], None), "multi": ([0.3, 0.8], [1.0, 0.5])}
@@ -187,7 +190,7 @@ def test_alpha_one_is_the_native_node_bit_for_bit(case, mode, dtype):
 @pytest.mark.parametrize("order", sorted(ORDERS))
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_matches_the_direct_gl_reference(case, order, mode):
-    cls, kwargs, increment, v_init, v0, v_reset = CASES[case]
+    cls, kwargs, increment, v_init, v_reset = CASES[case]
     alphas, coefficients = ORDERS[order]
     x = drive(mean=2.0)
     node = fractional_node(case, order, mode)
@@ -198,7 +201,7 @@ def test_matches_the_direct_gl_reference(case, order, mode):
         run(node, xt[None])
         v_seq.append(node.v)
     threshold = node.v_threshold
-    want_spikes, want_v = reference(x, increment, v_init, v0, alphas, coefficients, threshold, v_reset)
+    want_spikes, want_v = reference(x, increment, v_init, alphas, coefficients, threshold, v_reset)
     assert fires_and_rests(want_spikes)
     assert torch.equal(spikes, want_spikes)
     torch.testing.assert_close(torch.stack(v_seq), want_v, rtol=0, atol=1e-12)
@@ -212,7 +215,7 @@ def test_readouts_match_the_reference_and_restart_every_call(cls, order):
     node = fn.fractional(cls)(alpha=alpha, coefficients=coefficients)
     x = drive()
     increment = lif_increment(2.0, 0.0) if cls is neuron.NonSpikingLIFNode else if_increment
-    want, _ = reference(x, increment, 0.0, 0.0, alphas, coefficients, spiking=False)
+    want, _ = reference(x, increment, 0.0, alphas, coefficients, spiking=False)
     got = torch.stack(node(x))
     torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
     torch.testing.assert_close(torch.stack(node(x)), want, rtol=0, atol=1e-12)  # no reset needed
@@ -221,7 +224,7 @@ def test_readouts_match_the_reference_and_restart_every_call(cls, order):
 def test_window_memory_matches_the_truncated_reference():
     x = drive()
     node = fn.fractionalize(neuron.LIFNode(step_mode="m").double(), 0.6, memory="window", memory_options={"window": 4})
-    want, _ = reference(x, lif_increment(2.0, 0.0), 0.0, 0.0, [0.6], window=4)
+    want, _ = reference(x, lif_increment(2.0, 0.0), 0.0, [0.6], window=4)
     assert torch.equal(node(x), want)
 
 

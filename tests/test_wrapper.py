@@ -5,6 +5,7 @@ to the analytic membrane, the adjoint integrators, bad input."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -250,6 +251,84 @@ def test_memory_window_and_grid_forms():
     assert model.base.lif1.memory.engine.describe() == "window(L=100)"
 
 
+# ------------------------------------------------------- spikeDE's own scripts, import changed
+class TutorialCNN(nn.Module):
+    """spikeDE's "Introduction by Example" network: conv → LIF → pool → linear → LIF."""
+
+    def __init__(self, tau=2.0, threshold=1.0, surrogate_grad_scale=0.3):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, kernel_size=3, padding=1)
+        self.lif1 = LIFNeuron(tau, threshold, surrogate_grad_scale)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4 * 4 * 4, 10)
+        self.lif2 = LIFNeuron(tau, threshold, surrogate_grad_scale)
+
+    def forward(self, x):
+        out = self.pool(self.lif1(self.conv(x)))
+        return self.lif2(self.fc(out.flatten(1)))
+
+
+def test_spikede_tutorial_pattern_runs_unchanged():
+    """The tutorial's loop: _set_neuron_shapes, a unit-interval grid of T + 1 points with
+    options={"step_size": 1.0}, multi-term α, learn_alpha=True, backward, spikeDE's attributes."""
+    torch.manual_seed(0)
+    T = 10
+    model = fn.SNNWrapper(
+        TutorialCNN(), integrator="fdeint", alpha=[0.3, 0.8], multi_coefficient=[1.0, 0.5],
+        learn_alpha=True, learn_coefficient=False,
+    )
+    model._set_neuron_shapes(input_shape=(1, 8, 8))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    data = 10 * torch.bernoulli(torch.full((T, 4, 1, 8, 8), 0.5))
+    target = torch.tensor([1, 3, 5, 7])
+    data_time = torch.linspace(0, 1.0, T + 1)
+    with pytest.warns(UserWarning, match=r"step_size'\]=1.0 is ignored.*spacing 0.1"):
+        output_seq = model(data, data_time, method="gl", options={"step_size": 1.0, "memory": -1})
+    assert output_seq.shape == (T, 4, 10)
+    loss = nn.CrossEntropyLoss()(output_seq.mean(dim=0) + 0.1 * model.base.fc(torch.ones(64)), target)
+    optimizer.zero_grad()
+    loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.per_layer_alpha_params)
+    optimizer.step()
+
+    assert model._alpha_case == model.alpha_case == "B"
+    assert [a.shape for a in model.get_per_layer_alpha()] == [(2,), (2,)]
+    assert [c.tolist() for c in model.per_layer_coefficient_params] == [[1.0, 0.5], [1.0, 0.5]]
+    assert all(neuron.step_size == pytest.approx(0.1) for neuron in model.neurons)  # the spacing of t
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once per wrapper
+        again = model(data, data_time, method="gl", options={"step_size": 1.0, "memory": -1})
+    plain = model(data, 0.1 * torch.arange(T, dtype=torch.float32), method="gl")  # T points, same spacing
+    assert torch.equal(again, plain)
+
+
+def test_spikede_per_layer_example_attributes():
+    """spikeDE's example_per_layer_alpha.py reads these (a list per layer)."""
+    with pytest.warns(UserWarning, match="is ignored"):
+        net = fn.SNNWrapper(MLP(), integrator="fdeint", alpha=[0.3, 0.7], alpha_mode="per_layer", learn_alpha=True)
+        net._set_neuron_shapes(input_shape=(1, 6))
+        out = net(spikes(steps=8), torch.linspace(0, 1, 8), method="gl", options={"step_size": 0.1, "memory": -1})
+    assert out.shape == (8, 3, 4)
+    assert net._alpha_case == "A"
+    assert [p.tolist() for p in net.per_layer_alpha_params] == [[0.3], [0.7]]
+    assert [p.tolist() for p in net.per_layer_coefficient_params] == [[1.0], [1.0]]
+    assert [a.tolist() for a in net.get_per_layer_alpha()] == [[0.3], [0.7]]
+    assert fn.SNNWrapper(MLP(), alpha=0.5)._alpha_case == "A_scalar"
+    assert fn.SNNWrapper(MLP(), alpha=[[0.3, 0.6], 0.9])._alpha_case == "C"
+    single = fn.SNNWrapper(MLP(), alpha=0.5)
+    single(spikes(steps=3), torch.tensor([0.0]), options={"step_size": 0.25})  # one point: step_size is h
+    assert single.neurons[0].step_size == 0.25
+
+
+def test_odeint_ignores_fractional_arguments_with_a_warning():
+    with pytest.warns(UserWarning, match="integer order.*alpha, learn_alpha ignored"):
+        model = fn.SNNWrapper(MLP(), integrator="odeint", alpha=0.8, learn_alpha=True)
+    assert model.get_per_layer_alpha()[0].tolist() == [1.0] and not list(model.per_layer_alpha_params[0].shape) == []
+    assert not any("alpha" in name for name, _ in model.named_parameters())
+    out = model(spikes(), torch.arange(12.0), method="euler")
+    assert out.shape == (12, 3, 4)
+
+
 # ----------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     "build, call, error, match",
@@ -259,12 +338,10 @@ def test_memory_window_and_grid_forms():
         ({"alpha": [0.5, 0.5], "multi_coefficient": [1.0, 2.0, 3.0]}, {}, ValueError, "one entry per alpha term"),
         ({"alpha": [0.5, 0.6, 0.7], "alpha_mode": "per_layer"}, {}, ValueError, "one alpha per neuron layer"),
         ({"learn_alpha": [True]}, {}, ValueError, "one per neuron layer"),
-        ({"integrator": "odeint", "learn_alpha": True}, {}, ValueError, "integer order"),
         ({}, {"method": "nope"}, ValueError, "unknown method 'nope'"),
         ({}, {"t": torch.arange(8.0)}, ValueError, "one time per input step"),
         ({}, {"t": torch.tensor([0.0, 1, 2, 3, 2, 5])}, ValueError, "strictly increasing"),
         ({}, {"t": torch.tensor([0.0, 1, 2, 3, 4.5, 5])}, ValueError, "uniform"),
-        ({}, {"options": {"step_size": 0.5}}, ValueError, "disagrees with the spacing"),
         ({}, {"options": {"memry": 3}}, ValueError, "unknown option"),
         ({}, {"method": "rk4"}, ValueError, "integer order"),
         ({"alpha": [[0.5], 0.6, 0.7]}, {}, ValueError, "one entry per neuron layer"),

@@ -5,7 +5,7 @@ function its constructor picked (``_base_sub``, ``_base_zero`` or ``_base_int``)
 that state function and nothing else, so snnTorch's own forward still does the charge, state
 quantisation, inhibition, firing, graded spikes and ``reset_delay=False`` reset.
 
-The step (DESIGN.md's formula, v0 = 0 for snnTorch). With r_n = H(mem_{n-1} − θ) the reset signal
+The step (DESIGN.md's formula). With r_n = H(mem_{n-1} − θ) the reset signal
 snnTorch computes from the previous membrane, the state step n starts from is the membrane after
 that reset,
 
@@ -14,11 +14,14 @@ that reset,
 and the increment is snnTorch's own: Δ_n = new_mem_native − v̂_{n-1} (new_mem_native from its state
 function, e.g. β·mem_{n-1} + x_n − r_n θ for Leaky 'subtract'). The fractional membrane is
 
-    H_n = v̂_{n-1} + s Δ_n + c_n,        c_n = −Σ_{k=1}^{n} ω_k v̂_{n-k}        (shape of mem)
+    H_n = v̂_{n-1} + s Δ_n + c_n,        c_n = −Σ_{k=1}^{n} ω_k (v̂_{n-k} − v̂_0)        (shape of mem)
 
 (s = h^{α−1}, ω_1 = 1 − α and ω_k = w_k for k ≥ 2; multi-term orders use the combined weights of
 :func:`fracneuron.weights.combined_gl_weights`; h = 1 except for Lapicque, whose Euler step h is
-its ``time_step``), and v̂_{n-1} is what joins the history: the post-reset membrane. snnTorch then quantises and fires on H_n and,
+its ``time_step``), and v̂_{n-1} is what joins the history: the post-reset membrane. Caputo's
+derivative acts on the deviation from the first state v̂_0 of the sequence (0 for a fresh
+``init_leaky()`` membrane, the carried ``mem`` when a non-zero one starts a new history), so an
+undriven membrane with β = 1 stays where it started. snnTorch then quantises and fires on H_n and,
 with ``reset_delay=False``, resets it at once (that reset reaches the history through mem_n). At a
 fixed α = 1 the memory returns ``None`` and the native result is returned untouched: bit-exact.
 
@@ -32,7 +35,9 @@ tensor after ``mem.detach_()``). Anything else starts a new history whose first 
 membrane: a fresh ``init_leaky()``/``reset_mem()`` tensor, a zero tensor the user made,
 ``snntorch.utils.reset(net)`` / ``reset_hidden()`` (they assign new zero tensors), a cloned or
 modified ``mem``. ``reset_mem()`` (and the ``init_*`` aliases) also clear the history at once.
-A carried membrane that lost its autograd graph in place (snnTorch's ``detach_hidden()`` for
+After ``.to()``/``.double()`` moved a running neuron (its history moves with it), the returned
+membrane converted the same way (``mem.double()``) continues the sequence; any other membrane
+starts a new history, with a warning. A carried membrane that lost its autograd graph in place (snnTorch's ``detach_hidden()`` for
 truncated BPTT) detaches the history too. A carried membrane whose shape no longer matches the
 input (batch size changed without a reset) raises :class:`~fracneuron.memory.base.StateShapeError`
 (at a fixed α = 1 there is no history and snnTorch's own behaviour, a silent restart, is kept).
@@ -41,6 +46,8 @@ would restart at every call, so give each stream its own module.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 
@@ -75,6 +82,11 @@ def _aliases(a: torch.Tensor, b: torch.Tensor) -> bool:
         and a.shape == b.shape
         and a.stride() == b.stride()
     )
+
+
+def _same_values(carried: torch.Tensor, last: torch.Tensor) -> bool:
+    """After a move: is ``carried`` the returned membrane converted the same way (mem.double())?"""
+    return carried.shape == last.shape and torch.equal(carried, last.to(device=carried.device, dtype=carried.dtype))
 
 
 class FractionalNeuron:
@@ -127,11 +139,18 @@ class FractionalNeuron:
         self.memory = memory.to(self.threshold.device)
         self._frac_returned: torch.Tensor | None = None  # the mem this module returned last step
         self._frac_graph = False  # ... and whether it carried an autograd graph
+        self._frac_carried: torch.Tensor | None = None  # the mem this step starts from
+        self._frac_moved = False  # .to()/.double() moved the running sequence since its last step
 
     # ------------------------------------------------------------------ step
     def forward(self, input_, *args, **kwargs):
-        self._frac_begin_step(input_, self._frac_carried_mem(args, kwargs))
-        out = super().forward(input_, *args, **kwargs)
+        # The new-sequence rule runs inside the state function (``_frac_update``), after snnTorch's
+        # own argument checks, so a misuse gets snnTorch's own error first.
+        self._frac_carried = self._frac_carried_mem(args, kwargs)
+        try:
+            out = super().forward(input_, *args, **kwargs)
+        finally:
+            self._frac_carried = None
         self._frac_returned = self.mem
         self._frac_graph = self.mem.grad_fn is not None
         return out
@@ -143,9 +162,18 @@ class FractionalNeuron:
         return self.mem if passed is None else passed
 
     def _frac_begin_step(self, input_: torch.Tensor, carried: torch.Tensor) -> None:
-        """Apply the new-sequence rule (module docstring) before snnTorch touches the state."""
-        last = self._frac_returned
-        if last is None or not _aliases(carried, last):
+        """Apply the new-sequence rule (module docstring) to the membrane the step starts from."""
+        last, moved = self._frac_returned, self._frac_moved
+        self._frac_moved = False
+        if last is None or not (_aliases(carried, last) or (moved and _same_values(carried, last))):
+            if moved and self.memory.steps:
+                warnings.warn(
+                    f"{type(self).__name__}: the mem passed after moving the neuron (.to(), .double(), ...) "
+                    "is not the membrane it returned, so a new fractional history started; pass the "
+                    "returned mem converted the same way (e.g. mem.double()) to continue the sequence",
+                    RuntimeWarning,
+                    stacklevel=5,
+                )
             self.memory.reset()
             return
         if self.memory.steps and carried.shape != input_.shape:
@@ -160,11 +188,12 @@ class FractionalNeuron:
 
     def _frac_update(self, native_update, input_: torch.Tensor, mechanism: str):
         """snnTorch's state update, made fractional on ``mem`` (module docstring)."""
-        mem_prev = self.mem  # read first: Leaky's '_base_zero' reassigns self.mem
-        new = native_update(input_)
         memory = self.memory
         if memory.is_markovian:
-            return new
+            return native_update(input_)
+        self._frac_begin_step(input_, self.mem if self._frac_carried is None else self._frac_carried)
+        mem_prev = self.mem  # read first: Leaky's '_base_zero' reassigns self.mem
+        new = native_update(input_)
         start = after_reset(mem_prev, self.reset, self.threshold, mechanism)
         correction = memory(start)
         new_mem = new[-1] if isinstance(new, tuple) else new
@@ -199,6 +228,7 @@ class FractionalNeuron:
         super()._apply(fn, recurse)
         if current:
             self._frac_returned = self.mem
+            self._frac_moved = True  # the caller's own mem is now a copy: continue on equal values
         return self
 
     def __reduce_ex__(self, protocol):

@@ -3,11 +3,12 @@ r"""Mixins that give a SpikingJelly node fractional memory, one per kind of node
 Every fractional node holds a :class:`~fracneuron.memory.FractionalMemory` as ``node.memory``
 and applies DESIGN.md's formula at the one place its membrane is charged:
 
-    H_n = v_{n-1} + s·Δ_n + c_n,      c_n = memory(v_{n-1} − v0)
+    H_n = v_{n-1} + s·Δ_n + c_n,      c_n = memory(v_{n-1}) = −Σ_k ω_k (v_{n-1-k} − v_0)
 
-with Δ_n the node's own charge increment and v0 the rest level (``v_reset``; 0 for a soft reset
-and for the non-spiking readouts). The memory is asked once per step, before charging, with the
-state the step starts from. At a fixed α = 1 the memory is Markovian and the node runs its native
+with Δ_n the node's own charge increment and v_0 the membrane the sequence started from (Caputo's
+anchor: the reset value ``v_reset``, or 0 for a soft reset and the readouts, unless ``node.v`` was
+set to another tensor before the first step). The memory is asked once per step, before charging,
+with the state the step starts from. At a fixed α = 1 the memory is Markovian and the node runs its native
 code untouched, so it is the native node bit for bit.
 
 ``reset()`` (and so ``functional.reset_net``) forgets the history; ``detach()`` (and
@@ -82,16 +83,10 @@ class FractionalNode:
         super().__init__(*args, **kwargs)
         self.memory = fractional_memory
 
-    @property
-    def rest_level(self) -> float:
-        """v0 of u = v − v0: ``v_reset`` for a hard reset, 0 for a soft reset or a readout."""
-        v_reset = getattr(self, "v_reset", None)
-        return 0.0 if v_reset is None else v_reset
-
-    def memory_correction(self, v: torch.Tensor) -> torch.Tensor:
-        """c_n for the step that starts from ``v`` (records v − v0 in the history)."""
-        rest = self.rest_level
-        return self.memory(v if rest == 0.0 else v - rest)
+    def memory_correction(self, v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """c_n for the step that starts from ``v`` (records v − v_0 in the history), in the dtype of
+        the charged potential ``like`` (an integer input leaves v integer before its first charge)."""
+        return self.memory(v if v.dtype == like.dtype else v.to(like.dtype))
 
     def increment_scale(self, like: torch.Tensor) -> torch.Tensor | None:
         """s in H = v + s·Δ + c; None when s = 1 exactly (one term, unit step: s = 1^(α−1))."""
@@ -163,10 +158,9 @@ class FractionalBaseNode(FractionalNode):
 
     def fractional_step(self, inputs, states):
         x, v = inputs[0], states[0]
-        correction = None if self.memory.is_markovian else self.memory_correction(v)
         charged = self.charge(x, v)
-        if correction is not None:
-            charged = self.fractional_potential(v, charged, correction)
+        if not self.memory.is_markovian:
+            charged = self.fractional_potential(v, charged, self.memory_correction(v, charged))
         spike = self.surrogate_function(charged - self.v_threshold)
         v = functional.voltage_reset(charged, spike, self.v_threshold, self.v_reset, self.detach_reset)
         return (spike,), (v, *states[1:])
@@ -225,9 +219,8 @@ class FractionalChargeNode(FractionalNode):
                 f"state {tuple(v.shape)} (batch size changed in the middle of a sequence?); call "
                 "spikingjelly functional.reset_net(net) (or node.reset()) before a new batch"
             )
-        correction = self.memory_correction(v)
         super().neuronal_charge(x)
-        self.v = self.fractional_potential(v, self.v, correction)
+        self.v = self.fractional_potential(v, self.v, self.memory_correction(v, self.v))
 
 
 class FractionalReadoutNode(FractionalChargeNode):

@@ -1,22 +1,27 @@
 r"""The interface every memory engine implements, and the module that pairs one with an order.
 
 The one formula (DESIGN.md). A neuron advances its membrane by the framework's own increment
-Δ_n = h·f(v_{n-1}, x_n). With u = v − v0 (v0 the rest/reset level) the fractional step is
+Δ_n = h·f(v_{n-1}, x_n). Caputo's derivative acts on v − v(0), so the history is measured from
+the **anchor** a = v_0, the membrane at the start of the sequence (for a sequence that starts at
+rest, a is the rest / reset level). With u = v − a the fractional step is
 
-    H_n = v0 + s Δ_n − Σ_{k=1}^{n} w̃_k u_{n-k}
+    H_n = a + s Δ_n − Σ_{k=1}^{n} w̃_k u_{n-k}
         = v_{n-1} + s Δ_n + c_n,           c_n = −Σ_{k=1}^{n} ω_k u_{n-k}
 
 with the weights of :mod:`fracneuron.weights` (ω_1 = w̃_1 + 1, ω_k = w̃_k for k ≥ 2; s = h^{α−1}).
 H_n is the pre-spike potential; the framework fires and resets on it, and the post-reset v_n is
-the next step's v_{n-1}. At α = 1, s = 1 and c_n = 0 exactly: the native neuron, bit for bit.
+the next step's v_{n-1}. A membrane that starts away from rest with no drive stays where it
+started, as the Caputo derivative of a constant is 0. At α = 1, s = 1 and c_n = 0 exactly: the
+native neuron, bit for bit.
 
 An engine owns the past u_0, u_1, … of one state tensor and returns c_n. It is called once per
 step with the state the step starts from (so the first call also records the initial state):
 
-    c = engine.correction(u_prev, order)        # u_prev = v_{n-1} − v0, shape [batch, *features]
+    c = engine.correction(u_prev, order)        # u_prev = v_{n-1} − a, shape [batch, *features]
 
-Engines differ in what they keep (all of it, a window, K exponential modes) and register by name
-through the ``fracneuron_register_memories`` hook.
+:class:`FractionalMemory` keeps the anchor and hands the engine u. Engines differ in what they
+keep (all of it, a window, K exponential modes) and register by name through the
+``fracneuron_register_memories`` hook.
 """
 
 from __future__ import annotations
@@ -117,9 +122,11 @@ class FractionalMemory(nn.Module):
             instance.
         memory_options: keyword arguments of the engine (``window=32`` for ``"window"``, say).
 
-    Call it with the state a step starts from, minus the rest level; it returns c_n (``None``
-    when the order is Markovian, α = 1: then no history is kept at all and nothing is added).
-    :meth:`step` applies the whole formula H_n = v_{n-1} + s Δ_n + c_n.
+    Call it with the membrane v_{n-1} a step starts from; it returns c_n (``None`` when the order
+    is Markovian, α = 1: then no history is kept at all and nothing is added). The first call of a
+    sequence (after construction or :meth:`reset`) takes its state as the anchor a, so every later
+    state enters the history as u = v − a. :meth:`step` applies the whole formula
+    H_n = v_{n-1} + s Δ_n + c_n.
     """
 
     def __init__(
@@ -151,6 +158,10 @@ class FractionalMemory(nn.Module):
             self.engine = _engine(memory, dict(memory_options or {}))
         else:
             raise TypeError(f"memory must be an engine name or a MemoryEngine, got {type(memory).__name__}")
+        #: v_0 of the running sequence (Caputo's anchor); None before its first step
+        self.anchor: torch.Tensor | None = None
+        #: steps since the last reset() or detach() (the span a backward pass reaches through)
+        self.steps_since_cut = 0
 
     @property
     def alpha(self) -> torch.Tensor:
@@ -160,21 +171,26 @@ class FractionalMemory(nn.Module):
     def is_markovian(self) -> bool:
         return self.order.is_markovian
 
-    def forward(self, u_prev: torch.Tensor) -> torch.Tensor | None:
-        """c_n for the step that starts from ``u_prev`` = v_{n-1} − v0 (``None`` at α = 1)."""
+    def forward(self, v_prev: torch.Tensor) -> torch.Tensor | None:
+        """c_n for the step that starts from the membrane ``v_prev`` = v_{n-1} (``None`` at α = 1)."""
         if self.order.is_markovian:
             return None
         if self.order.per_neuron and not self.order.is_materialized:
-            self.order.materialize(u_prev.shape[1:])
-        return self.engine.correction(u_prev, self.order)
+            self.order.materialize(v_prev.shape[1:])
+        if self.anchor is None or self.engine.steps == 0:  # a new sequence: its first state anchors it
+            self.anchor = v_prev
+        elif self.anchor.shape != v_prev.shape:
+            self.engine.check_shape(v_prev)  # the engine's own message names the fix
+        self.steps_since_cut += 1
+        return self.engine.correction(v_prev - self.anchor, self.order)
 
     def increment_scale(self, like: torch.Tensor) -> torch.Tensor | float:
         """s in H_n = v_{n-1} + s Δ_n + c_n (the float 1.0 when Markovian)."""
         return self.order.increment_scale(like.dtype, like.device)
 
-    def step(self, v_prev: torch.Tensor, increment: torch.Tensor, rest: float | torch.Tensor = 0.0) -> torch.Tensor:
+    def step(self, v_prev: torch.Tensor, increment: torch.Tensor) -> torch.Tensor:
         r"""Pre-spike potential H_n = v_{n-1} + s Δ_n + c_n for the increment Δ_n = h f(v_{n-1}, x_n)."""
-        correction = self(v_prev - rest)
+        correction = self(v_prev)
         if correction is None:
             return v_prev + increment
         return v_prev + self.increment_scale(v_prev) * increment + correction
@@ -184,7 +200,6 @@ class FractionalMemory(nn.Module):
         v_prev: torch.Tensor,
         rhs: Callable[[torch.Tensor], torch.Tensor],
         step_size: float,
-        rest: float | torch.Tensor = 0.0,
     ) -> torch.Tensor:
         r"""Pre-spike potential of one step of D^α v = rhs(v) from ``v_prev``: the explicit GL step
         :meth:`step` with the increment Δ_n = h·rhs(v_{n-1}).
@@ -193,13 +208,18 @@ class FractionalMemory(nn.Module):
         another scheme (:class:`fracneuron.solvers.MethodMemory`: L1, product integration) may
         evaluate it at other potentials.
         """
-        return self.step(v_prev, step_size * rhs(v_prev), rest)
+        return self.step(v_prev, step_size * rhs(v_prev))
 
     def reset(self) -> None:
         self.engine.reset()
+        self.anchor = None
+        self.steps_since_cut = 0
 
     def detach(self) -> None:
         self.engine.detach()
+        if self.anchor is not None:
+            self.anchor = self.anchor.detach()
+        self.steps_since_cut = 0
 
     @property
     def steps(self) -> int:
@@ -208,7 +228,16 @@ class FractionalMemory(nn.Module):
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
         self.engine.apply(fn)
+        if self.anchor is not None:
+            self.anchor = fn(self.anchor)
         return self
+
+    def __getstate__(self):
+        # deepcopy/pickle carry the anchor's value, never its autograd graph
+        state = self.__dict__.copy()
+        if state.get("anchor") is not None:
+            state["anchor"] = state["anchor"].detach()
+        return state
 
     def extra_repr(self) -> str:
         return f"memory={self.engine.describe()}"

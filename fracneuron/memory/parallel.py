@@ -5,11 +5,12 @@ A node that never fires (a non-spiking readout) and has a linear membrane,
     τ D^α v = −λ (v − v0) + x        (λ = 1: leaky integrator / LIF readout; λ = 0: IF readout),
 
 stepped exactly as the native neurons step it (explicit GL, increment h·f(v_{n-1}, x_n), memory
-c_n of :mod:`fracneuron.memory.base`), satisfies with u = v − v0, a = s·h/τ (s the increment scale)
+c_n of :mod:`fracneuron.memory.base`, history measured from the anchor v_init), satisfies with
+u = v − v_init, a = s·h/τ (s the increment scale) and d = v_init − v0
 
-    Σ_{k=0}^{n} w̃_k u_{n-k} + λ a u_{n-1} = a x_n      (n ≥ 1),       u_0 = v_init − v0,
+    Σ_{k=0}^{n} w̃_k u_{n-k} + λ a u_{n-1} = a (x_n − λ d)      (n ≥ 1),       u_0 = 0,
 
-that is A(z) U(z) = B(z) with A(z) = Σ_k w̃_k z^k + λ a z and B(z) = u_0 + a Σ_{n≥1} x_n z^n. So
+that is A(z) U(z) = B(z) with A(z) = Σ_k w̃_k z^k + λ a z and B(z) = a Σ_{n≥1} (x_n − λ d) z^n. So
 U = R·B with R = 1/A (a power series: the node's impulse response), and the whole trajectory is
 one causal convolution: O(T log T) work, all steps in parallel, differentiable in x, τ and α.
 The result equals stepping the neuron with the ``exact`` engine (to rounding): the full GL
@@ -102,7 +103,7 @@ def leaky_integrator(
     # The response is built in float64; the long convolution runs in the input's precision.
     r = r.reshape(T + 1, *([1] * extra), *a.shape).to(device=x_seq.device, dtype=x_seq.dtype)
     a = a.reshape(*([1] * extra), *a.shape).to(device=x_seq.device, dtype=x_seq.dtype)
-    u = _causal_conv(r[:T], a * x_seq)  # u_n = Σ_{m=1}^{n} R_{n-m} a x_m  (+ R_n u_0)
-    if v_init is not None:
-        u = u + r[1:] * (torch.as_tensor(v_init, dtype=x_seq.dtype, device=x_seq.device) - v_rest)
-    return u + v_rest
+    if v_init is None:  # starts at rest: the anchor is v_rest
+        return _causal_conv(r[:T], a * x_seq) + v_rest  # u_n = Σ_{m=1}^{n} R_{n-m} a x_m
+    anchor = torch.as_tensor(v_init, dtype=x_seq.dtype, device=x_seq.device)
+    return _causal_conv(r[:T], a * (x_seq - leak * (anchor - v_rest))) + anchor

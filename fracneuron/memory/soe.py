@@ -33,7 +33,7 @@ import warnings
 import torch
 
 from ..order import FractionalOrder
-from ..soe_fit import SoeRates, fit_rates, soe_amplitudes
+from ..soe_fit import LARGEST_TOL, SoeRates, check_fit_options, fit_rates, soe_amplitudes
 from ..weights import combine_terms, correction_weights
 from .base import MemoryEngine
 from .modes import ModeConvolution, step
@@ -41,9 +41,14 @@ from .modes import ModeConvolution, step
 __all__ = ["SoeMemory"]
 
 
+def _option(name: str) -> str:
+    """How messages call an option: users pass them as ``memory_options``."""
+    return f"memory_options[{name!r}]"
+
+
 def _check_int(value, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        raise ValueError(f"{_option(name)} must be an integer >= {low}, got {value!r}")
     return value
 
 
@@ -51,8 +56,10 @@ class SoeMemory(MemoryEngine):
     """K exponential modes per neuron plus the last ``exact_lags`` states.
 
     Args:
-        tol: relative error of the kernel over the horizon, in (0, 0.1] (default 1e-6).
-        horizon: number of steps the fit is accurate for (default 100 000).
+        tol: relative error of the kernel over the horizon, in [smallest_tol(horizon), 0.1]
+            (default 1e-6; :func:`~fracneuron.soe_fit.smallest_tol` is ≈ 4·eps·lnΓ(horizon+1),
+            9.4e-10 for the default horizon: float64 reaches no better).
+        horizon: number of steps the fit is accurate for, > exact_lags (default 100 000).
         exact_lags: k0 ≥ 1, lags whose weights are used exactly (default 16).
         block: L ≥ 1, steps per block of the mode update (default 16; a speed knob only).
 
@@ -63,12 +70,15 @@ class SoeMemory(MemoryEngine):
     name = "soe"
 
     def __init__(self, tol: float = 1e-6, horizon: int = 100_000, exact_lags: int = 16, block: int = 16) -> None:
-        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0.0 < tol <= 0.1:
-            raise ValueError(f"tol must be a float in (0, 0.1], got {tol!r}")
+        # Everything a fit needs is known here, so a fit that cannot exist is refused now, not
+        # at the first step (the rates depend on α only through its range; see soe_fit).
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0.0 < tol <= LARGEST_TOL:
+            raise ValueError(f"{_option('tol')} must be a float in (0, {LARGEST_TOL:g}], got {tol!r}")
         self.tol = float(tol)
         self.horizon = _check_int(horizon, "horizon", 1)
         self.exact_lags = _check_int(exact_lags, "exact_lags", 1)
         self.block = _check_int(block, "block", 1)
+        check_fit_options(self.tol, self.horizon, self.exact_lags, _option)
         self.fit: SoeRates | None = None
         self._conv: ModeConvolution | None = None
         self._chain: torch.Tensor | None = None  # orders the steps' backward calls

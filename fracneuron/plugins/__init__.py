@@ -5,24 +5,28 @@
 ['exact', 'window', ...]
 
 Registries: ``adapters`` (framework glue), ``memories`` (history engines), ``methods`` (``fdeint``
-schemes) and ``surrogates`` (spike functions). Each is filled on first use by the hook of the same
-name in every registered plugin. This module imports only pluggy.
+schemes) and ``surrogates`` (spike functions). The first read of any of them loads the plugins and
+runs every plugin's hooks, once, under one lock (:mod:`.manager`); a third-party plugin that fails
+is left out as a whole and listed by :func:`plugin_failures`. This module imports only pluggy.
 """
 
 from __future__ import annotations
 
 from .hookspecs import hookimpl, hookspec
+from .kinds import ADAPTERS, MEMORIES, METHODS, SURROGATES, Kind
 from .manager import (
     BLOCK_ENV,
     DEFAULT_PLUGINS,
     DISABLE_AUTOLOAD_ENV,
     ENTRY_POINT_GROUP,
+    LOCK,
     get_plugin_manager,
     plugin_failures,
     plugin_sources,
+    plugin_table,
     reset_plugin_manager,
 )
-from .registry import Entry, Registry
+from .registry import Entry, RegistrationError, Registry
 
 __all__ = [
     "hookimpl",
@@ -36,6 +40,8 @@ __all__ = [
     "plugin_sources",
     "reset_plugin_manager",
     "Entry",
+    "Kind",
+    "RegistrationError",
     "Registry",
     "BLOCK_ENV",
     "DEFAULT_PLUGINS",
@@ -44,24 +50,11 @@ __all__ = [
 ]
 
 
-def _run_hook(hook_name: str, registry: Registry, takes_name: bool) -> None:
-    pm = get_plugin_manager()
-    hook = getattr(pm.hook, hook_name)
-    for impl in hook.get_hookimpls():  # registration order
-        plugin_name = impl.plugin_name
-
-        def register(*args, aliases=(), _plugin=plugin_name):
-            if takes_name:
-                name, obj = args
-            else:
-                (obj,) = args
-                name = obj.name
-            registry.add(name, obj, _plugin, tuple(aliases))
-
-        impl.function(register)
+def _registry(kind: Kind) -> Registry:
+    return Registry(kind, lambda: plugin_table(kind.hook), lock=LOCK)
 
 
-adapters = Registry("adapter", lambda r: _run_hook("fracneuron_register_adapters", r, takes_name=False))
-memories = Registry("memory", lambda r: _run_hook("fracneuron_register_memories", r, takes_name=True))
-methods = Registry("method", lambda r: _run_hook("fracneuron_register_methods", r, takes_name=True))
-surrogates = Registry("surrogate", lambda r: _run_hook("fracneuron_register_surrogates", r, takes_name=True))
+adapters = _registry(ADAPTERS)
+memories = _registry(MEMORIES)
+methods = _registry(METHODS)
+surrogates = _registry(SURROGATES)

@@ -1,7 +1,7 @@
 r"""A neuron memory that charges with any ``fdeint`` method (used by :class:`fracneuron.SNNWrapper`).
 
 A native neuron's step is charge → fire → reset; the charge is delegated to its memory,
-``memory.charge(v_{n-1}, rhs, h, rest)`` with rhs(v) = dv/dt(v, x_n) (the input held over the
+``memory.charge(v_{n-1}, rhs, h)`` with rhs(v) = dv/dt(v, x_n) (the input held over the
 step). :class:`~fracneuron.memory.FractionalMemory` charges by explicit Grünwald–Letnikov; a
 :class:`MethodMemory` charges by the method chosen with :meth:`MethodMemory.use`:
 
@@ -88,9 +88,9 @@ class MethodMemory(FractionalMemory):
         self.reset()
 
     # --------------------------------------------------------------- charging
-    def charge(self, v_prev, rhs, step_size, rest=0.0):
+    def charge(self, v_prev, rhs, step_size):
         if self.stepper is None:
-            return super().charge(v_prev, rhs, step_size, rest)
+            return super().charge(v_prev, rhs, step_size)
         if step_size != self.order.step_size:
             raise ValueError(
                 f"the neuron steps by {step_size} but its memory was set up for {self.order.step_size}; "
@@ -100,7 +100,7 @@ class MethodMemory(FractionalMemory):
             stepper, prepared = self._injected
             self._injected = None
         else:
-            stepper, prepared = self.stepper, self.prepare_step(v_prev, rest)[1]
+            stepper, prepared = self.stepper, self.prepare_step(v_prev)[1]
         g_prev = rhs(v_prev)
         h = stepper.local(v_prev, g_prev, rhs, prepared)
         if not self._replaying:
@@ -108,11 +108,15 @@ class MethodMemory(FractionalMemory):
             self.charges += 1
         return h
 
-    def prepare_step(self, v_prev: torch.Tensor, rest: float | torch.Tensor = 0.0) -> tuple:
-        """(stepper, history part) of the next step from ``v_prev``; extends the stored past."""
+    def prepare_step(self, v_prev: torch.Tensor) -> tuple:
+        """(stepper, history part) of the next step from ``v_prev``; extends the stored past. The
+        first step of a sequence takes ``v_prev`` as the anchor its history is measured from."""
         if self.order.per_neuron and not self.order.is_materialized:
             self.order.materialize(v_prev.shape[1:])
-        return self.stepper, self.stepper.prepare(v_prev, rest)
+        if self.anchor is None or self.stepper.n == 0:
+            self.anchor = v_prev
+        self.steps_since_cut += 1
+        return self.stepper, self.stepper.prepare(v_prev, self.anchor)
 
     def inject(self, prepared: tuple, replaying: bool) -> None:
         """Use ``prepared`` (from :meth:`prepare_step`) for the next charge; ``replaying``: the
@@ -126,6 +130,8 @@ class MethodMemory(FractionalMemory):
             super().reset()
         else:
             self.stepper.reset()  # owns the live history (for gl: the engine)
+            self.anchor = None
+            self.steps_since_cut = 0
         self._injected = None
         self._replaying = False
         self.charges = 0
@@ -135,6 +141,8 @@ class MethodMemory(FractionalMemory):
             super().detach()
         else:
             self.stepper.detach()
+            self.anchor = None if self.anchor is None else self.anchor.detach()
+            self.steps_since_cut = 0
 
     @property
     def steps(self) -> int:
@@ -145,6 +153,7 @@ class MethodMemory(FractionalMemory):
             return super()._apply(fn, recurse)
         nn.Module._apply(self, fn, recurse)  # parameters; the live history is the stepper's
         self.stepper.apply(fn)
+        self.anchor = None if self.anchor is None else fn(self.anchor)
         return self
 
     def extra_repr(self) -> str:

@@ -12,8 +12,8 @@ In Python::
 Modules: :mod:`.config` (options and checks), :mod:`.data` (datasets, spike encoding),
 :mod:`.models` (the same network in SpikingJelly, snnTorch and native fracneuron),
 :mod:`.loop` (training, evaluation, checkpoint/resume), :mod:`.distributed` (DDP),
-:mod:`.plots`, :mod:`.report`, :mod:`.runner` (one run end to end), :mod:`.sweep` (the results
-table of ``docs/results.md``), :mod:`.cli`. Needs the ``train`` extra
+:mod:`.plots`, :mod:`.report`, :mod:`.files` (atomic writes), :mod:`.runner` (one run end to
+end), :mod:`.sweep` (the results table of ``docs/results.md``), :mod:`.cli`. Needs the ``train`` extra
 (``pip install 'fracneuron[train]'``: tqdm, matplotlib, scikit-learn, mnist1d).
 """
 

@@ -1,8 +1,12 @@
 """``fracneuron train``: the command-line face of :func:`fracneuron.train.runner.train`.
 
-Bad input (an unknown dataset, framework or memory, α outside (0, 1], an ``--out`` that is a
-file, a missing optional framework, ...) ends with one line ``fracneuron train: error: ...`` on
-stderr and exit status 2 — never a traceback.
+Bad input (an unknown dataset, framework or memory, α outside (0, 1], a coefficient that is not
+finite and > 0, a memory option the engine refuses, an ``--out`` or ``--save`` folder that cannot
+be written, a ``--resume`` file that is not a whole checkpoint of this model, a missing optional
+framework, ...) ends with one line ``fracneuron train: error: ...`` on stderr and exit status 2 —
+never a traceback. Folders are checked before training; a file that still cannot be written at the
+end (a full disk) gets the same one line and status 2, and leaves the previous file intact (see
+:mod:`fracneuron.train.files`).
 
 Flags left out take their defaults, or, with ``--resume``, the values the checkpoint was trained
 with (so ``fracneuron train --resume run.pt --epochs 30`` continues a run without repeating it).
@@ -125,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
         config = config_from_args(args)
         train(config)
-    except (ConfigError, MissingDependency) as exc:
+    except (ConfigError, MissingDependency, OSError) as exc:  # OSError: a file that cannot be written
         message = " ".join(str(exc).split())  # one line, whatever the message held
         print(f"fracneuron train: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -9,6 +9,7 @@ validation needs to second-guess the user's input.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from dataclasses import dataclass, field
 
@@ -150,6 +151,7 @@ class TrainConfig:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"--alpha/--coefficients: {exc}") from None
         _memory_name(self.memory)
+        _memory_options(self.memory, self.memory_options)
         for name in ("epochs", "batch_size", "hidden", "layers", "threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -182,3 +184,24 @@ def _memory_name(name: str) -> None:
 
     if name not in memories:
         raise ConfigError(f"unknown --memory {name!r}; choose one of {', '.join(memories.names())}")
+
+
+def _memory_options(name: str, options: dict) -> None:
+    """Build the engine once with ``options``: its own checks (an unknown key, a value of the
+    wrong type or out of range, an soe ``tol`` the fit cannot reach) then fail here, before any
+    data is loaded, instead of at the first training step."""
+    from ..plugins import memories
+
+    if not isinstance(options, dict):
+        raise ConfigError(f"--memory-option must be KEY=VALUE pairs, got {options!r}")
+    factory = memories.get(name)
+    try:
+        factory(**options)
+    except TypeError as exc:
+        try:
+            accepted = ", ".join(inspect.signature(factory).parameters) or "no options"
+        except (TypeError, ValueError):  # a plugin's factory without a signature
+            accepted = "?"
+        raise ConfigError(f"--memory-option: memory {name!r} takes {accepted}; {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"--memory-option: {exc}") from None

@@ -58,10 +58,8 @@ def prepare(config: TrainConfig, data: Dataset, model: nn.Module, ctx: distribut
     if config.resume:
         state = checkpoint.load(config.resume)
         checkpoint.check_compatible(config, state)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        epoch, history = int(state["epoch"]), list(state["history"])
+        checkpoint.restore(state, model, optimizer, f"--resume: {config.resume!r}")
+        epoch, history = state["epoch"], list(state["history"])
     test_inputs = data.encode(data.x_test, torch.Generator().manual_seed(TEST_ENCODING_SEED))
     wrapped = distributed.wrap(model, ctx)  # after loading: every rank starts from the same weights
     return Run(config, data, model, ctx, optimizer, wrapped, test_inputs, epoch, history)

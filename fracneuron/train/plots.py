@@ -17,9 +17,10 @@ from torch import nn
 
 from .config import AlphaSpec, TrainConfig
 from .data import Dataset
+from .files import atomic_write
 from .models import fractional_orders, leaky_neuron
 
-__all__ = ["training_curves", "membrane_potentials", "learned_alpha", "write_all"]
+__all__ = ["training_curves", "membrane_potentials", "learned_alpha", "file_names", "write_all"]
 
 #: α shown against α = 1 when the run itself is the plain LIF
 COMPARISON_ALPHA = 0.5
@@ -35,6 +36,16 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(fig, path: Path, **options) -> Path:
+    """Write ``fig`` to ``path`` as a PNG, atomically (never a truncated image), and close it."""
+    try:
+        with atomic_write(path) as file:
+            fig.savefig(file, format="png", dpi=110, **options)
+    finally:
+        _pyplot().close(fig)
+    return path
 
 
 def training_curves(history: list[dict], path: Path, title: str) -> Path:
@@ -55,9 +66,7 @@ def training_curves(history: list[dict], path: Path, title: str) -> Path:
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _integer_epochs(ax) -> None:
@@ -158,9 +167,7 @@ def membrane_potentials(model: nn.Module, data: Dataset, config: TrainConfig, pa
         f"first spiking layer on test sample 0 ({data.name}, label {int(data.y_test[0])}): "
         "exponential vs power-law memory"
     )
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path, bbox_inches="tight")
 
 
 def _log_trace(ax, t: torch.Tensor, v: torch.Tensor, marker: str, color: str, label: str) -> bool:
@@ -230,15 +237,21 @@ def learned_alpha(history: list[dict], start: float, path: Path) -> Path:
     ax_hist.legend()
     ax_hist.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
+
+
+def file_names(config: TrainConfig) -> list[str]:
+    """The files :func:`write_all` writes for ``config`` (none without ``plots``)."""
+    if not config.plots:
+        return []
+    return ["curves.png", "membrane.png", *(["alpha.png"] if config.alpha_spec.learn else [])]
 
 
 def write_all(model: nn.Module, data: Dataset, config: TrainConfig, history: list[dict], out: Path, title: str) -> list[Path]:
-    """Every figure of the run, in ``out``; returns the paths written."""
-    paths = [training_curves(history, out / "curves.png", title)]
-    paths.append(membrane_potentials(model, data, config, out / "membrane.png"))
-    if config.alpha_spec.learn:
-        paths.append(learned_alpha(history, config.alpha_spec.values[0], out / "alpha.png"))
-    return paths
+    """Every figure of the run (:func:`file_names`), in ``out``; returns the paths written."""
+    writers = {
+        "curves.png": lambda path: training_curves(history, path, title),
+        "membrane.png": lambda path: membrane_potentials(model, data, config, path),
+        "alpha.png": lambda path: learned_alpha(history, config.alpha_spec.values[0], path),
+    }
+    return [writers[name](out / name) for name in file_names(config)]

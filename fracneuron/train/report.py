@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from .files import atomic_write
+
 __all__ = ["format_alpha", "epoch_line", "summary_table", "metrics", "write_metrics"]
 
 
@@ -87,5 +89,8 @@ def metrics(config, history: list[dict], *, dataset: str, architecture: str, par
 
 
 def write_metrics(data: dict, path: Path) -> Path:
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    """Write ``metrics.json`` atomically: a full disk leaves the previous file, never a partial one."""
+    text = json.dumps(data, indent=2) + "\n"  # serialise first: a bad value must not cost the old file
+    with atomic_write(path) as file:
+        file.write(text.encode())
     return path

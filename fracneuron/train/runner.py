@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from . import distributed, plots, report
+from . import distributed, files, plots, report
 from .config import ConfigError, TrainConfig
 from .data import MissingDependency, load
 from .loop import Run, batch_count, fit, prepare
@@ -57,18 +57,26 @@ def _require_extras(config: TrainConfig) -> None:
 
 
 def _check_paths(config: TrainConfig) -> Path:
-    """Check (and create) the output directory now, not after the training."""
+    """Check (and create) the output folder and the checkpoint's folder, and that every file the
+    run will write can be written there: a problem is reported now, not after the training."""
     out = Path(config.out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {str(out)!r} is a file, not a directory")
     for option, value in (("--save", config.save), ("--resume", config.resume)):
         if value is not None and Path(value).is_dir():
             raise ConfigError(f"{option} {value!r} is a directory; give a file path such as run.pt")
-    for option, folder in (("--out", out), ("--save", Path(config.save or ".").parent)):
+    targets = [("--out", out / name) for name in ("metrics.json", *plots.file_names(config))]
+    if config.save is not None:
+        targets.append(("--save", Path(config.save)))
+    for option, path in targets:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"{option}: {str(folder)!r} cannot be created: {exc.strerror or exc}") from None
+            raise ConfigError(f"{option}: {str(path.parent)!r} cannot be created: {exc.strerror or exc}") from None
+        try:
+            files.check_writable(path)
+        except OSError as exc:
+            raise ConfigError(f"{option}: {exc}") from None
     return out
 
 
@@ -114,17 +122,17 @@ def _train(config: TrainConfig, ctx: distributed.Context, out: Path, echo) -> di
     if not run.history:
         raise ConfigError("nothing to report: --epochs 0")
 
-    outputs: list[Path] = []
-    if ctx.is_main:
-        if config.plots:
-            title = f"{config.dataset} · {config.framework} · α {config.alpha_spec} · seed {config.seed}"
-            outputs += plots.write_all(model, data, config, run.history, out, title)
+    outputs = [out / name for name in ("metrics.json", *plots.file_names(config))]
     result = report.metrics(
         config, run.history, dataset=data.describe(), architecture=arch, parameters=params,
-        world=ctx.world, device=str(ctx.device), outputs=[str(p) for p in [out / "metrics.json", *outputs]],
+        world=ctx.world, device=str(ctx.device), outputs=[str(p) for p in outputs],
     )
     if ctx.is_main:
+        # metrics.json first: a failing plot (a full disk, say) must not cost the run's numbers
         report.write_metrics(result, out / "metrics.json")
+        if config.plots:
+            title = f"{config.dataset} · {config.framework} · α {config.alpha_spec} · seed {config.seed}"
+            plots.write_all(model, data, config, run.history, out, title)
         final = result["final"]
         echo("\n" + report.summary_table(run.history))
         echo(
