@@ -181,6 +181,8 @@ def _native(ns):
 def _spikede(ns):
     assert ns["out"].shape == (8, 32, 5)
     assert len(ns["net"].neurons) == 2
+    assert any("is ignored" in str(w.message) for w in ns["caught"])  # spikeDE's step_size rule
+    assert torch.allclose(ns["out"], ns["out_one_point"])
 
 
 def _memory(ns):
