@@ -20,7 +20,7 @@ from .order import FractionalOrder
 from .solvers import fdeint, fdeint_adjoint, odeint
 from .wrapper import SNNWrapper
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version source: pyproject.toml reads it (tool.setuptools.dynamic)
 
 __all__ = [
     "ALIFNeuron",
