@@ -336,52 +336,6 @@ def test_methods_are_registered_plugins_and_extensible():
         plugins.methods.reload()
 
 
-@pytest.mark.parametrize(
-    "kwargs, error, match",
-    [
-        ({"method": "euler"}, ValueError, "unknown method 'euler'"),
-        ({"alpha": 0.0}, ValueError, r"alpha must be in \(0, 1\]"),
-        ({"alpha": 1.5}, ValueError, r"alpha must be in \(0, 1\]"),
-        ({"alpha": torch.tensor([0.5, 1.2])}, ValueError, r"alpha must be in \(0, 1\]"),
-        ({"alpha": [0.3, 0.6], "options": {"coefficients": [1.0]}}, ValueError, "one entry per alpha term"),
-        ({"alpha": [0.3, 0.6], "method": "trap"}, ValueError, "single-term"),
-        ({"t": torch.tensor([0.0, 0.2, 0.1])}, ValueError, "strictly increasing"),
-        ({"t": torch.tensor([0.0, 0.1, 0.3])}, ValueError, "uniform grid"),
-        ({"t": torch.zeros(2, 2)}, ValueError, "1-D"),
-        ({"options": {"memry": -1}}, ValueError, "unknown option"),
-        ({"options": {"memory": 0}}, ValueError, "memory must be"),
-        ({"options": {"memory": "soe-not-here"}}, ValueError, "unknown memory"),
-        ({"method": "trap", "options": {"memory": "soe"}}, ValueError, "keeps its own history"),
-        ({"method": "pred", "options": {"linear": 1.0}}, ValueError, "explicit"),
-        ({"options": {"linear": torch.ones(5)}}, ValueError, "broadcast"),
-        ({"func": lambda t, y: y.sum()}, ValueError, "must return a tensor of y's shape"),
-        ({"y0": torch.ones(2, dtype=torch.long)}, TypeError, "floating-point"),
-        ({"method": "abm", "options": {"corrector_iters": 0}}, ValueError, "corrector_iters"),
-    ],
-)
-def test_bad_input_is_refused_clearly(kwargs, error, match):
-    call = {"func": lambda t, y: -y, "y0": torch.ones(2), "t": torch.linspace(0, 1, 5), "alpha": 0.5, "method": "gl", "options": None}
-    call.update(kwargs)
-    with pytest.raises(error, match=match):
-        fn.fdeint(call["func"], call["y0"], call["t"], call["alpha"], call["method"], call["options"])
-
-
-def test_implicit_step_that_cannot_converge_says_why():
-    t = torch.linspace(0, 1, 3, dtype=F64)
-    with pytest.raises(RuntimeError, match="linear"):
-        fn.fdeint(lambda t, y: -50 * y, torch.ones(1, dtype=F64), t, 0.9, "trap")
-    # the same stiff leak as a linear part is solved exactly
-    y = fn.fdeint(lambda t, y: torch.zeros_like(y), torch.ones(1, dtype=F64), t, 0.9, "trap", {"linear": 50.0})
-    assert torch.isfinite(y).all()
-
-
-def test_odeint_bad_input():
-    with pytest.raises(ValueError, match="unknown odeint method"):
-        fn.odeint(lambda t, y: y, torch.ones(1), torch.linspace(0, 1, 3), "dopri5")
-    with pytest.raises(ValueError, match="strictly increasing"):
-        fn.odeint(lambda t, y: y, torch.ones(1), torch.tensor([0.0, 0.0]), "euler")
-
-
 def direct_windowed(method, alpha, lam, forcing, n_steps, h, window):
     """The windowed schemes written out directly (O(N²) loops): D^α y = −λ y + forcing(t), y0 = 1."""
     from fracneuron.weights import l1_weights, rectangle_weights, trapezoid_start_weights, trapezoid_weights

@@ -329,40 +329,6 @@ def test_odeint_ignores_fractional_arguments_with_a_warning():
     assert out.shape == (12, 3, 4)
 
 
-# ----------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize(
-    "build, call, error, match",
-    [
-        ({"integrator": "rk45"}, {}, ValueError, "unknown integrator"),
-        ({"alpha": 1.2}, {}, ValueError, r"alpha must be in \(0, 1\]"),
-        ({"alpha": [0.5, 0.5], "multi_coefficient": [1.0, 2.0, 3.0]}, {}, ValueError, "one entry per alpha term"),
-        ({"alpha": [0.5, 0.6, 0.7], "alpha_mode": "per_layer"}, {}, ValueError, "one alpha per neuron layer"),
-        ({"learn_alpha": [True]}, {}, ValueError, "one per neuron layer"),
-        ({}, {"method": "nope"}, ValueError, "unknown method 'nope'"),
-        ({}, {"t": torch.arange(8.0)}, ValueError, "one time per input step"),
-        ({}, {"t": torch.tensor([0.0, 1, 2, 3, 2, 5])}, ValueError, "strictly increasing"),
-        ({}, {"t": torch.tensor([0.0, 1, 2, 3, 4.5, 5])}, ValueError, "uniform"),
-        ({}, {"options": {"memry": 3}}, ValueError, "unknown option"),
-        ({}, {"method": "rk4"}, ValueError, "integer order"),
-        ({"alpha": [[0.5], 0.6, 0.7]}, {}, ValueError, "one entry per neuron layer"),
-        ({"alpha": [0.3, 0.5], "alpha_mode": "multiterm"}, {"method": "trap"}, ValueError, "single-term"),
-    ],
-)
-def test_bad_input_is_refused_clearly(build, call, error, match):
-    x = spikes(steps=6)
-    args = {"t": torch.arange(6.0), "method": "gl", "options": None, **call}
-    with pytest.raises(error, match=match):
-        model = fn.SNNWrapper(MLP(), **build)
-        model(x, args["t"], method=args["method"], options=args["options"])
-
-
-def test_wrapping_needs_a_fracneuron_neuron_and_a_time_major_input():
-    with pytest.raises(ValueError, match="no fracneuron neuron"):
-        fn.SNNWrapper(nn.Linear(3, 3))
-    with pytest.raises(ValueError, match=r"\[T, B, \.\.\.\]"):
-        fn.SNNWrapper(MLP())(torch.rand(6), torch.arange(6.0))
-
-
 def test_method_memory_without_a_method_is_the_fractional_memory():
     # A MethodMemory that was never told a method charges exactly like FractionalMemory.
     torch.manual_seed(11)

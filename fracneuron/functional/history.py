@@ -153,16 +153,16 @@ class Past:
         """[batch, *features] -> [P, Q]."""
         if self.rows:
             return u
-        if self.per_neuron:
-            return u.reshape(u.shape[0], -1).t()
-        return u.reshape(1, -1)
+        if self.per_neuron:  # explicit sizes: an empty batch leaves -1 ambiguous
+            return u.reshape(u.shape[0], u.shape[1:].numel()).t()
+        return u.reshape(1, u.numel())
 
     def from_layout(self, x: torch.Tensor) -> torch.Tensor:
         """[P, Q] (or [P, 1, Q]) -> [batch, *features]."""
         if self.rows:
-            return x if x.dim() == 2 else x.reshape(x.shape[0], -1)
+            return x if x.dim() == 2 else x.reshape(x.shape[0], x.shape[-1])
         if self.per_neuron:
-            return x.reshape(x.shape[0], -1).t().reshape(self.shape)
+            return x.reshape(x.shape[0], self.shape[0]).t().reshape(self.shape)
         return x.reshape(self.shape)
 
     def lowest_needed(self, m0: int) -> int:
