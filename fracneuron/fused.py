@@ -52,6 +52,8 @@ def can_fuse(neuron, x_seq: torch.Tensor) -> bool:
         # the charge → fire → reset of BaseNeuron, not a subclass's own (ALIF's threshold, say)
         and all(getattr(cls, name) is getattr(BaseNeuron, name) for name in _STEP_METHODS)
         and isinstance(neuron.surrogate_f, SpikeFunction)
+        and not getattr(neuron, "refractory", 0)  # refractoriness and traces are stepped
+        and getattr(neuron, "trace_tau", None) is None
         and isinstance(engine, SoeMemory)
         and not memory.is_markovian
         and not (torch.is_grad_enabled() and any(p.requires_grad for p in memory.parameters()))

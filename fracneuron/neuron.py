@@ -43,7 +43,10 @@ from ._checks import check_choice, check_finite, check_positive, check_tensor
 from .fused import can_fuse, fused_sequence
 from .memory.base import FractionalMemory, StateShapeError
 
-__all__ = ["BaseNeuron", "IFNeuron", "LIFNeuron", "ALIFNeuron"]
+__all__ = ["BaseNeuron", "IFNeuron", "LIFNeuron", "ALIFNeuron", "TRACE_UPDATES"]
+
+#: PySNN's names of the trace updates
+TRACE_UPDATES = {"linear": "additive", "exponential": "nearest"}
 
 
 class BaseNeuron(nn.Module):
@@ -66,9 +69,23 @@ class BaseNeuron(nn.Module):
             fractional order and the history engine (:class:`~fracneuron.memory.FractionalMemory`).
         step_size: the grid step h.
         step_mode: ``"s"`` (one step per call) or ``"m"`` (a ``[T, B, ...]`` sequence per call).
+        refractory: steps R ≥ 0 of absolute refractoriness (PySNN's ``duration_refrac``, BrainPy's
+            ``LIFRef``): for R steps after a spike the membrane is held where the reset left it and
+            cannot fire; the held values enter the fractional history like any state.
+        trace_tau, trace_increment, trace_update: a spike trace y (PySNN's ``tau_t``/``alpha_t``),
+            kept when ``trace_tau`` (τ_t > 0) is given: y_n = e^{−h/τ_t} y_{n-1} + a S_n
+            (``"additive"``, PySNN's ``"linear"``) or y_n = a on a spike, else e^{−h/τ_t} y_{n-1}
+            (``"nearest"``, PySNN's ``"exponential"``), a = ``trace_increment``; read it as
+            ``neuron.trace`` after a step.
         fused_multi_step: in ``"m"`` mode, run LIF/IF neurons with ``soe`` memory and a fixed
             order on the fused path (:mod:`fracneuron.fused`; default ``True``).
     """
+
+    # defaults for modules pickled before these options existed
+    refractory = 0
+    trace_tau: float | None = None
+    resting: torch.Tensor | None = None
+    trace: torch.Tensor | None = None
 
     def __init__(
         self,
@@ -90,6 +107,10 @@ class BaseNeuron(nn.Module):
         step_size: float = 1.0,
         step_mode: str = "s",
         fused_multi_step: bool = True,
+        refractory: int = 0,
+        trace_tau: float | None = None,
+        trace_increment: float = 1.0,
+        trace_update: str = "additive",
     ) -> None:
         super().__init__()
         check_positive(tau, "tau")
@@ -111,6 +132,17 @@ class BaseNeuron(nn.Module):
         self.step_size = float(step_size)
         self.step_mode = step_mode
         self.fused_multi_step = bool(fused_multi_step)
+        if isinstance(refractory, bool) or not isinstance(refractory, int) or refractory < 0:
+            raise ValueError(f"refractory must be an integer number of steps >= 0, got {refractory!r}")
+        self.refractory = refractory
+        if trace_tau is not None:
+            check_positive(trace_tau, "trace_tau")
+        self.trace_tau = None if trace_tau is None else float(trace_tau)
+        self.trace_increment = check_finite(trace_increment, "trace_increment")
+        self.trace_update = TRACE_UPDATES.get(trace_update, trace_update)
+        check_choice(self.trace_update, ("additive", "nearest"), "trace_update")
+        self.resting: torch.Tensor | None = None  # refractory steps left, per neuron
+        self.trace: torch.Tensor | None = None
         self.memory = FractionalMemory(
             alpha,
             memory,
@@ -178,20 +210,25 @@ class BaseNeuron(nn.Module):
         return self.v
 
     def reset(self) -> None:
-        """Start a new sequence: forget the potential and the fractional history."""
-        self.v = None
+        """Start a new sequence: forget the potential, the fractional history, the refractory
+        counters and the trace."""
+        self.v = self.resting = self.trace = None
         self.memory.reset()
 
     def detach(self) -> None:
         """Cut the autograd graph (truncated BPTT), keeping the state and history values."""
         if self.v is not None:
             self.v = self.v.detach()
+        if self.trace is not None:
+            self.trace = self.trace.detach()
         self.memory.detach()
 
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
-        if self.v is not None:
-            self.v = fn(self.v)
+        for name in ("v", "resting", "trace"):
+            value = getattr(self, name, None)
+            if value is not None:
+                setattr(self, name, fn(value))
         return self
 
     def __getstate__(self):
@@ -207,9 +244,36 @@ class BaseNeuron(nn.Module):
         """One charge → fire → reset step; ``x`` is ``[B, *features]``, returns spikes."""
         v = self._potential_for(x)
         h = self.memory.charge(v, lambda u: self.dv_dt(u, x), self.step_size)
+        resting = self._resting_mask(v)
+        if resting is not None:  # held where the reset left it, and silent
+            h = torch.where(resting, v, h)
         spike = self.fire(h)
+        if resting is not None:
+            spike = spike.masked_fill(resting, 0.0)
         self.v = self.reset_potential(h, spike)
+        self._after_spikes(spike)
         return spike
+
+    def _resting_mask(self, v: torch.Tensor) -> torch.Tensor | None:
+        """Neurons in their refractory period this step (``None`` without refractoriness)."""
+        if self.refractory == 0:
+            return None
+        if self.resting is None:
+            self.resting = torch.zeros(v.shape, dtype=torch.int64, device=v.device)
+        return self.resting > 0
+
+    def _after_spikes(self, spike: torch.Tensor) -> None:
+        """Refractory counters and the trace after this step's spikes."""
+        if self.refractory:
+            fired = spike.detach() > 0
+            self.resting = torch.where(fired, self.refractory, (self.resting - 1).clamp_(min=0))
+        if self.trace_tau is not None:
+            decay = math.exp(-self.step_size / self.trace_tau)
+            trace = torch.zeros_like(spike) if self.trace is None else self.trace
+            if self.trace_update == "additive":
+                self.trace = decay * trace + self.trace_increment * spike
+            else:
+                self.trace = torch.where(spike.detach() > 0, self.trace_increment * spike, decay * trace)
 
     def multi_step(self, x_seq: torch.Tensor) -> torch.Tensor:
         """``x_seq`` is ``[T, B, *features]``; returns spikes of the same shape.
@@ -251,10 +315,15 @@ class BaseNeuron(nn.Module):
     def extra_repr(self) -> str:
         tau = f"tau={self.initial_tau:g}" + (" (learnable)" if self.tau_learnable else "")
         reset = "soft" if self.spk_reset == "soft" else f"hard, v_reset={self.v_reset:g}"
-        return (
+        text = (
             f"{tau}, threshold={self.threshold:g}, surrogate={self.surrogate_opt}"
             f"(scale={self.surrogate_grad_scale:g}), reset={reset}, step_mode={self.step_mode}"
         )
+        if self.refractory:
+            text += f", refractory={self.refractory}"
+        if self.trace_tau is not None:
+            text += f", trace(tau={self.trace_tau:g}, increment={self.trace_increment:g}, {self.trace_update})"
+        return text
 
 
 class IFNeuron(BaseNeuron):

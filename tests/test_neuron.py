@@ -2,6 +2,7 @@
 the direct GL formula; state handling, learnable τ and α, spikeDE's derivative form, errors."""
 
 import copy
+import math
 import pickle
 
 import pytest
@@ -217,3 +218,101 @@ def test_multi_step_needs_a_time_dimension():
         LIFNeuron(step_mode="m")(torch.ones(3))
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         LIFNeuron()([1.0, 2.0])
+
+
+# ------------------------------------------------------------- refractoriness and traces (item 18)
+def integer_order_loop(x, tau, threshold, refractory, trace_tau, increment, update, hard, v_reset=0.0):
+    """The α = 1 neuron with PySNN's refractory period and trace, written out step by step."""
+    v = torch.full_like(x[0], v_reset if hard else 0.0)
+    resting = torch.zeros_like(x[0])
+    trace = torch.zeros_like(x[0])
+    spikes, potentials, traces = [], [], []
+    decay = math.exp(-1.0 / trace_tau)
+    for xt in x:
+        rest = v_reset if hard else 0.0
+        h = v + (xt - (v - rest)) / tau
+        h = torch.where(resting > 0, v, h)
+        s = ((h - threshold >= 0) & (resting == 0)).to(x.dtype)
+        v = s * v_reset + (1 - s) * h if hard else h - threshold * s
+        resting = torch.where(s > 0, torch.full_like(resting, refractory), (resting - 1).clamp(min=0))
+        trace = decay * trace + increment * s if update == "additive" else torch.where(s > 0, increment * s, decay * trace)
+        spikes.append(s), potentials.append(v), traces.append(trace)
+    return torch.stack(spikes), torch.stack(potentials), torch.stack(traces)
+
+
+@pytest.mark.parametrize("update", ["additive", "nearest"])
+@pytest.mark.parametrize("hard", [False, True])
+@pytest.mark.parametrize("refractory", [0, 1, 3])
+def test_refractory_period_and_trace_at_alpha_one(refractory, hard, update):
+    x = drive(T=60, dtype=torch.float64) * 1.5
+    kw = dict(spk_reset="hard", v_reset=-0.2) if hard else {}
+    lif = LIFNeuron(tau=2.0, threshold=1.0, refractory=refractory, trace_tau=4.0, trace_increment=0.5, trace_update=update, **kw)
+    spikes, potentials, traces = [], [], []
+    for xt in x:
+        spikes.append(lif(xt)), potentials.append(lif.v), traces.append(lif.trace)
+    want = integer_order_loop(x, 2.0, 1.0, refractory, 4.0, 0.5, update, hard, v_reset=-0.2 if hard else 0.0)
+    assert 0 < want[0].sum() < want[0].numel()
+    assert torch.equal(torch.stack(spikes), want[0])
+    torch.testing.assert_close(torch.stack(potentials), want[1], rtol=0, atol=1e-14)
+    torch.testing.assert_close(torch.stack(traces), want[2], rtol=0, atol=1e-14)
+    if refractory:  # silent for R steps after every spike
+        s = want[0]
+        for lag in range(1, refractory + 1):
+            assert (s[lag:] * s[:-lag]).sum() == 0
+
+
+def test_refractory_membrane_enters_the_fractional_history():
+    """At α < 1 the held potentials are states like any other: the GL reference with the same
+    hold rule gives the same trajectory."""
+    x = drive(T=50, dtype=torch.float64) * 1.5
+    alpha, R = 0.6, 2
+    lif = LIFNeuron(tau=2.0, alpha=alpha, refractory=R).double()
+    got = []
+    for xt in x:
+        lif(xt)
+        got.append(lif.v)
+    w = gl_weights(alpha, x.shape[0]).tolist()
+    history = [torch.zeros_like(x[0])]
+    resting = torch.zeros_like(x[0])
+    for n in range(1, x.shape[0] + 1):
+        v = history[-1]
+        h = (x[n - 1] - v) / 2.0 - sum(w[k] * history[n - k] for k in range(1, n + 1))
+        h = torch.where(resting > 0, v, h)
+        s = ((h >= 1.0) & (resting == 0)).double()
+        history.append(h - s)
+        resting = torch.where(s > 0, torch.full_like(resting, R), (resting - 1).clamp(min=0))
+    torch.testing.assert_close(torch.stack(got), torch.stack(history[1:]), rtol=0, atol=1e-12)
+
+
+def test_trace_and_refractory_state_reset_detach_and_move():
+    lif = LIFNeuron(tau=2.0, refractory=2, trace_tau=3.0, step_mode="m")
+    x = drive(T=10) * 2
+    lif(x.requires_grad_())
+    assert lif.trace.grad_fn is not None and lif.resting.dtype == torch.int64
+    lif.detach()
+    assert lif.trace.grad_fn is None
+    lif.double()
+    assert lif.trace.dtype == torch.float64 and lif.resting.dtype == torch.int64
+    lif.reset()
+    assert lif.trace is None and lif.resting is None
+    assert "refractory=2" in repr(lif) and "trace(tau=3" in repr(lif)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(refractory=-1), "refractory must be an integer number of steps >= 0"),
+        (dict(refractory=1.5), "refractory must be an integer"),
+        (dict(trace_tau=0.0), "trace_tau must be > 0"),
+        (dict(trace_tau=2.0, trace_increment=float("nan")), "trace_increment must be a finite number"),
+        (dict(trace_tau=2.0, trace_update="multiplicative"), "unknown trace_update 'multiplicative'"),
+    ],
+)
+def test_refractory_and_trace_arguments_are_checked(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LIFNeuron(**kwargs)
+
+
+def test_pysnn_trace_names_are_accepted():
+    assert LIFNeuron(trace_tau=2.0, trace_update="linear").trace_update == "additive"
+    assert LIFNeuron(trace_tau=2.0, trace_update="exponential").trace_update == "nearest"
