@@ -4,6 +4,10 @@ Each case runs in its own spawned process so that its peak memory is its own: on
 resident set size above the process's size just before the case, on CUDA
 ``torch.cuda.max_memory_allocated``. Time is the median over repeats after one warm-up run.
 
+The CPU peak is the kernel's high-water mark ``VmHWM``, reset in the case process just before the
+case (``/proc/self/clear_refs``): ``getrusage``'s ``ru_maxrss`` survives fork and exec, so a case
+started from a larger parent would report the parent's peak, not its own.
+
 A benchmark script defines ``def case(**spec) -> Callable[[], dict | None]``: it builds the model
 and inputs for ``spec`` and returns the function to time (whatever dict it returns, e.g. an error,
 is added to the row).
@@ -14,7 +18,6 @@ from __future__ import annotations
 import importlib
 import multiprocessing as mp
 import os
-import resource
 import statistics
 import sys
 import time
@@ -23,14 +26,19 @@ from collections.abc import Sequence
 __all__ = ["measure", "print_table", "ratio", "fmt_time", "fmt_mb", "cost_columns"]
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mb(field: str) -> float:
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def _reset_peak_rss() -> None:
+    """Restart the high-water mark VmHWM from the current resident size (Linux ≥ 4.0)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 
 def _child(target: str, spec: dict, repeats: int, threads: int | None) -> dict:
@@ -47,10 +55,11 @@ def _child(target: str, spec: dict, repeats: int, threads: int | None) -> dict:
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
-        base = _rss_mb()
+        base = _status_mb("VmRSS")
+        _reset_peak_rss()
     extra = run() or {}  # warm-up (and the peak-memory run)
     sync()
-    peak = (torch.cuda.max_memory_allocated() - base) / 2**20 if cuda else _peak_rss_mb() - base
+    peak = (torch.cuda.max_memory_allocated() - base) / 2**20 if cuda else _status_mb("VmHWM") - base
     times = []
     for _ in range(repeats):
         sync()

@@ -316,3 +316,29 @@ def test_refractory_and_trace_arguments_are_checked(kwargs, match):
 def test_pysnn_trace_names_are_accepted():
     assert LIFNeuron(trace_tau=2.0, trace_update="linear").trace_update == "additive"
     assert LIFNeuron(trace_tau=2.0, trace_update="exponential").trace_update == "nearest"
+
+
+def test_forgetting_reset_between_batches_is_warned_once_in_multi_step_mode():
+    """Issue 11 item 13: a multi-step call continuing a history 50 times its own length."""
+    import warnings
+
+    lif = LIFNeuron(tau=2.0, alpha=0.6, step_mode="m")
+    batch = drive(T=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(50):
+            lif(batch)
+    with pytest.warns(RuntimeWarning, match=r"neuron\.reset\(\)"):
+        lif(batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lif(batch)  # once per neuron
+        lif.reset()
+        for _ in range(60):
+            lif(batch)
+            lif.detach()  # truncated BPTT over one long sequence is not warned about
+    single = LIFNeuron(tau=2.0, alpha=0.6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(300):  # single-step loops are left alone
+            single(batch[0])
