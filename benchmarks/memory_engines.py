@@ -14,7 +14,7 @@ Default run (issue 2), T ∈ {64, 256, 1024}, ratios against ``integer`` at the 
 
 * ``spikingjelly``: ``spikingjelly.activation_based.neuron.LIFNode`` (α = 1, the baseline);
 * ``soe``:   α = 0.6, sum-of-exponentials memory (tol = 1e-6, K modes), on the fused multi-step
-  path (``fracneuron.fused``: one autograd node per sequence, hand-written backward);
+  path (``fracneuron.neuron.fused``: one autograd node per sequence, hand-written backward);
 * ``soe stepped``: the same layer with ``fused_multi_step=False`` (an autograd graph per step),
   for comparison;
 * ``exact``: α = 0.6, the full GL history;
@@ -46,13 +46,7 @@ ENGINES = {
 
 
 def _spikingjelly_layer():
-    # benchmarks/spikingjelly.py shadows the framework while this folder is on the path
-    here, saved = os.path.dirname(os.path.abspath(__file__)), sys.path[:]
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
-    try:
-        from spikingjelly.activation_based import functional, neuron, surrogate
-    finally:
-        sys.path[:] = saved
+    from spikingjelly.activation_based import functional, neuron, surrogate
 
     layer = neuron.LIFNode(
         tau=2.0, decay_input=True, v_reset=None, surrogate_function=surrogate.Sigmoid(alpha=4.0), step_mode="m"

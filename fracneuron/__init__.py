@@ -11,7 +11,8 @@ Frameworks are imported only by their adapters, and only when used.
 """
 
 from . import memory, neuron, plugins, solvers, surrogate, weights
-from .adapter import Adapter, FractionalOptions
+from .adapter import Adapter
+from .options import FractionalOptions
 from .convert import fractional, fractionalize
 from .memory import FractionalMemory
 from .mittag_leffler import mittag_leffler

@@ -10,40 +10,11 @@ framework is missing.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
-from typing import Any
-
 from torch import nn
 
+from .options import FractionalOptions
+
 __all__ = ["Adapter", "FractionalOptions"]
-
-
-@dataclass
-class FractionalOptions:
-    """The fractional configuration ``fractionalize`` applies to every neuron it swaps.
-
-    Field meanings are those of :class:`fracneuron.memory.FractionalMemory`.
-    """
-
-    alpha: Any = 1.0
-    memory: str = "exact"
-    learn_alpha: bool = False
-    coefficients: Any = None
-    learn_coefficients: bool = False
-    per_neuron: bool = False
-    memory_options: dict = field(default_factory=dict)
-
-    def memory_kwargs(self) -> dict:
-        """Keyword arguments for :class:`~fracneuron.memory.FractionalMemory`."""
-        return {
-            "alpha": self.alpha,
-            "memory": self.memory,
-            "coefficients": self.coefficients,
-            "learn_alpha": self.learn_alpha,
-            "learn_coefficients": self.learn_coefficients,
-            "per_neuron": self.per_neuron,
-            "memory_options": dict(self.memory_options),
-        }
 
 
 class Adapter:

@@ -22,23 +22,13 @@ import torch
 from torch import nn
 
 from ._checks import check_alpha, check_alpha_list, check_positive
+from .options import refuse_graph_inputs
 from .weights import combined_gl_weights
 
 __all__ = ["FractionalOrder", "ALPHA_MIN"]
 
 #: Smallest order a learnable α is allowed to reach.
 ALPHA_MIN = 0.01
-
-
-def _refuse_graph_inputs(value, name: str, flag: str) -> None:
-    """A module owns its α and coefficients (parameters or buffers): a tensor that requires grad
-    would silently stop receiving gradients here, so it is refused with the way to train it."""
-    items = value if isinstance(value, (list, tuple)) else [value]
-    if any(isinstance(v, torch.Tensor) and v.requires_grad for v in items):
-        raise ValueError(
-            f"{name} is a tensor that requires grad, but a fractional module keeps its own {name}: pass "
-            f"{flag}=True to train it (the tensor's values are the start), or pass {name}.detach()"
-        )
 
 
 class _ProjectToOrderRange(torch.autograd.Function):
@@ -78,8 +68,8 @@ class FractionalOrder(nn.Module):
         step_size: float = 1.0,
     ) -> None:
         super().__init__()
-        _refuse_graph_inputs(alpha, "alpha", "learn_alpha")
-        _refuse_graph_inputs(coefficients, "coefficients", "learn_coefficients")
+        refuse_graph_inputs(alpha, "alpha", "learn_alpha")
+        refuse_graph_inputs(coefficients, "coefficients", "learn_coefficients")
         alphas, coefs = check_alpha_list(alpha, coefficients)
         check_positive(step_size, "step_size")
         # float64 even in a float32 model: α = 0.3 must mean 0.3, not 0.30000001192.
@@ -225,6 +215,11 @@ class FractionalOrder(nn.Module):
         if not learnable:
             self._cache[key] = result
         return result
+
+    @property
+    def unit_scale(self) -> bool:
+        """s = 1 exactly: one term without coefficients on a unit grid (s = 1^{α−1}), or α = 1."""
+        return self.is_markovian or (self.terms == 1 and self.coefficient_param is None and self.step_size == 1.0)
 
     def increment_scale(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor | float:
         """s = h^{α−1} (single term) or 1/(h W_0) (multi-term); the float 1.0 when Markovian."""

@@ -8,15 +8,15 @@ import warnings
 import pytest
 import torch
 
-from fracneuron.fused import can_fuse
-from fracneuron.neuron import ALIFNeuron, IFNeuron, LIFNeuron
+from fracneuron.neuron.fused import can_fuse
+from fracneuron.neuron import ALIFNeuron, BaseNeuron, IFNeuron, LIFNeuron
 
 
 def _run(cls, fused: bool, dtype=torch.float64, T: int = 200, shape=(3, 5), **options):
     torch.manual_seed(3)
     neuron = cls(step_mode="m", memory="soe", fused_multi_step=fused, **options).to(dtype)
     x = (0.8 + 0.6 * torch.randn(T, *shape, dtype=dtype)).requires_grad_()
-    assert can_fuse(neuron, x) == fused
+    assert can_fuse(neuron, x, BaseNeuron) == fused
     spikes = neuron(x)
     weights = torch.randn_like(spikes)
     ((spikes * weights).sum() + neuron.v.square().sum()).backward()
@@ -68,7 +68,7 @@ def test_fused_gradcheck_inputs_and_tau():
         spikes = neuron(x)
         return spikes, neuron.v
 
-    assert can_fuse(neuron, x)
+    assert can_fuse(neuron, x, BaseNeuron)
     tau_param = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
     # tau_param enters through the module: check it against a finite difference by hand
     assert torch.autograd.gradcheck(lambda x: final_potential(x, tau_param)[1], (x,))
@@ -84,24 +84,24 @@ def test_fused_gradcheck_inputs_and_tau():
 
 def test_fused_only_where_it_applies():
     x = torch.randn(8, 2, 3)
-    assert can_fuse(LIFNeuron(alpha=0.5, memory="soe", step_mode="m"), x)
-    assert can_fuse(IFNeuron(alpha=0.5, memory="soe", step_mode="m"), x)
+    assert can_fuse(LIFNeuron(alpha=0.5, memory="soe", step_mode="m"), x, BaseNeuron)
+    assert can_fuse(IFNeuron(alpha=0.5, memory="soe", step_mode="m"), x, BaseNeuron)
     # trained α needs the gradient of the kernel: stepped
-    assert not can_fuse(LIFNeuron(alpha=0.5, memory="soe", learn_alpha=True, step_mode="m"), x)
+    assert not can_fuse(LIFNeuron(alpha=0.5, memory="soe", learn_alpha=True, step_mode="m"), x, BaseNeuron)
     with torch.no_grad():  # … unless no gradient is recorded
-        assert can_fuse(LIFNeuron(alpha=0.5, memory="soe", learn_alpha=True, step_mode="m"), x)
-    assert not can_fuse(LIFNeuron(alpha=0.5, memory="exact", step_mode="m"), x)
-    assert not can_fuse(LIFNeuron(alpha=1.0, memory="soe", step_mode="m"), x)
-    assert not can_fuse(ALIFNeuron(alpha=0.5, memory="soe", step_mode="m"), x)
-    assert not can_fuse(LIFNeuron(alpha=0.5, memory="soe", step_mode="m", fused_multi_step=False), x)
+        assert can_fuse(LIFNeuron(alpha=0.5, memory="soe", learn_alpha=True, step_mode="m"), x, BaseNeuron)
+    assert not can_fuse(LIFNeuron(alpha=0.5, memory="exact", step_mode="m"), x, BaseNeuron)
+    assert not can_fuse(LIFNeuron(alpha=1.0, memory="soe", step_mode="m"), x, BaseNeuron)
+    assert not can_fuse(ALIFNeuron(alpha=0.5, memory="soe", step_mode="m"), x, BaseNeuron)
+    assert not can_fuse(LIFNeuron(alpha=0.5, memory="soe", step_mode="m", fused_multi_step=False), x, BaseNeuron)
     # a past recorded step by step keeps being stepped (its graph must reach the new steps)
     neuron = LIFNeuron(alpha=0.5, memory="soe")
     neuron(torch.randn(2, 3, requires_grad=True))
-    assert can_fuse(neuron, x)  # the past is u_0, a constant; v_1 carries the graph into the call
+    assert can_fuse(neuron, x, BaseNeuron)  # the past is u_0, a constant; v_1 carries the graph into the call
     neuron(torch.randn(2, 3, requires_grad=True))
-    assert not can_fuse(neuron, x)
+    assert not can_fuse(neuron, x, BaseNeuron)
     neuron.detach()
-    assert can_fuse(neuron, x)
+    assert can_fuse(neuron, x, BaseNeuron)
 
 
 def _chunks(fused: bool, cut: str):

@@ -52,6 +52,7 @@ import warnings
 import torch
 
 from fracneuron.adapter import FractionalOptions
+from fracneuron.functional.step import fractional_potential
 from fracneuron.memory.base import FractionalMemory, StateShapeError
 
 from .families import Family
@@ -197,11 +198,7 @@ class FractionalNeuron:
         start = after_reset(mem_prev, self.reset, self.threshold, mechanism)
         correction = memory(start)
         new_mem = new[-1] if isinstance(new, tuple) else new
-        order = memory.order
-        if order.terms == 1 and order.coefficients() is None and order.step_size == 1.0:
-            potential = new_mem + correction  # s = 1^(α−1) = 1: start + (new_mem − start) = new_mem
-        else:
-            potential = start + memory.increment_scale(start) * (new_mem - start) + correction
+        potential = fractional_potential(start, correction, memory.increment_scale(start), charged=new_mem)
         return (*new[:-1], potential) if isinstance(new, tuple) else potential
 
     # snnTorch's constructor binds one of these as ``self.state_function``; forward calls it once

@@ -40,6 +40,7 @@ import torch
 from spikingjelly.activation_based import functional
 from spikingjelly.activation_based.base import MemoryModule
 
+from fracneuron.functional.step import fractional_potential
 from fracneuron.memory import FractionalMemory
 from fracneuron.memory.base import StateShapeError
 from fracneuron.memory.engine import MemoryEngine
@@ -109,22 +110,11 @@ class FractionalNode:
         """Use ``memory`` from now on (a new sequence starts)."""
         self.memory = memory
 
-    def increment_scale(self, like: torch.Tensor) -> torch.Tensor | None:
-        """s in H = v + s·Δ + c; None when s = 1 exactly (one term, unit step: s = 1^(α−1))."""
-        order = self.memory.order
-        if order.terms == 1 and order.coefficients() is None and order.step_size == 1.0:
-            return None
-        return self.memory.increment_scale(like)
-
     def fractional_potential(self, v: torch.Tensor, charged: torch.Tensor, correction: torch.Tensor) -> torch.Tensor:
-        """H = v + s·Δ + c from the native charged potential ``charged`` = v + Δ.
-
-        With s = 1 this is ``charged + c``: the native arithmetic plus one addition (exact at
-        α = 1, where c = 0)."""
-        scale = self.increment_scale(charged)
-        if scale is None:
-            return charged + correction
-        return v + scale * (charged - v) + correction
+        """H = v + s·Δ + c from the native charged potential ``charged`` = v + Δ (the one formula,
+        :func:`fracneuron.functional.fractional_potential`; with s = 1: ``charged + c``, the native
+        arithmetic plus one addition)."""
+        return fractional_potential(v, correction, self.memory.increment_scale(charged), charged=charged)
 
     def reset(self) -> None:
         native_reset = getattr(super(), "reset", None)

@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from ..functional.step import fractional_potential
+from ..options import FractionalOptions
 from ..order import FractionalOrder
 from .engine import MemoryEngine, StateShapeError, engine_named
 from .state import FractionalState
@@ -90,6 +92,11 @@ class FractionalMemory(nn.Module):
         self.state = FractionalState(engine)
         self._warned_runaway = False
 
+    @classmethod
+    def from_options(cls, options: FractionalOptions, step_size: float = 1.0) -> "FractionalMemory":
+        """The memory :class:`~fracneuron.options.FractionalOptions` describe, on a grid of step h."""
+        return cls(**options.memory_kwargs(), step_size=step_size)
+
     # ------------------------------------------------------------------ views
     @property
     def engine(self) -> MemoryEngine:
@@ -146,16 +153,15 @@ class FractionalMemory(nn.Module):
             return None
         return self.advance(self.state, v_prev)
 
-    def increment_scale(self, like: torch.Tensor) -> torch.Tensor | float:
-        """s in H_n = v_{n-1} + s Δ_n + c_n (the float 1.0 when Markovian)."""
+    def increment_scale(self, like: torch.Tensor) -> torch.Tensor | None:
+        """s in H_n = v_{n-1} + s Δ_n + c_n in ``like``'s dtype; ``None`` when s = 1 exactly."""
+        if self.order.unit_scale:
+            return None
         return self.order.increment_scale(like.dtype, like.device)
 
     def step(self, v_prev: torch.Tensor, increment: torch.Tensor) -> torch.Tensor:
         r"""Pre-spike potential H_n = v_{n-1} + s Δ_n + c_n for the increment Δ_n = h f(v_{n-1}, x_n)."""
-        correction = self(v_prev)
-        if correction is None:
-            return v_prev + increment
-        return v_prev + self.increment_scale(v_prev) * increment + correction
+        return fractional_potential(v_prev, self(v_prev), self.increment_scale(v_prev), increment=increment)
 
     def charge(
         self,

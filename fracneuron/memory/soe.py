@@ -83,7 +83,7 @@ class SoeMemory(MemoryEngine):
         self.fit: SoeRates | None = None
         self._conv: ModeConvolution | None = None
         self._warned = False
-        # a fused sequence (fracneuron.fused) recorded its own graph and left the past without one
+        # a fused sequence (fracneuron.neuron.fused) recorded its own graph and left the past without one
         self.graph_cut = False
 
     # ------------------------------------------------------------ engine API

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import torch
 
+from ..functional.step import fractional_potential
 from ..memory.base import MemoryEngine
 from ..weights import l1_weights, rectangle_weights, trapezoid_start_weights, trapezoid_weights
 from .base import FractionalMethod, MemoryChoice
@@ -104,20 +105,16 @@ class GrunwaldLetnikov(FractionalMethod):
     def prepare(self, y_prev, rest):
         self.n += 1
         if self.fo.is_markovian:
-            return None, 1.0
-        if self._scale is None:
+            return None, None
+        if self._scale is None and not self.fo.unit_scale:
             self._scale = self.fo.increment_scale(y_prev.dtype, y_prev.device)
         return self.engine.correction(y_prev - rest, self.fo), self._scale
 
     def local(self, y_prev, g_prev, rhs, prepared):
         correction, scale = prepared
-        increment = self.h * g_prev
-        if correction is None:  # α = 1: the native update, nothing added
-            y = y_prev + increment
-        else:
-            y = y_prev + scale * increment + correction
-        if self.linear is not None:
-            y = y / (1.0 + scale * self.h * self.linear)
+        y = fractional_potential(y_prev, correction, scale, increment=self.h * g_prev)
+        if self.linear is not None:  # −λ·y_n taken at the new step (IMEX)
+            y = y / (1.0 + (1.0 if scale is None else scale) * self.h * self.linear)
         return y
 
 

@@ -16,7 +16,7 @@ Compared side by side (every case in its own process; ratios against ``native`` 
 
 Target (issue 3): inside the MLP, ``exact`` within 2x of ``native`` at T = 256. Usage::
 
-    python benchmarks/spikingjelly.py [--T 16 64 256] [--repeats 3] [--threads 2]
+    python benchmarks/vs_spikingjelly.py [--T 16 64 256] [--repeats 3] [--threads 2]
 """
 
 from __future__ import annotations
@@ -25,13 +25,8 @@ import argparse
 import os
 import sys
 
-# This file shares its name with the framework it measures: keep its folder off the import path
-# while SpikingJelly is imported (the harness's worker processes re-run this file first).
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, _HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import fmt_mb, fmt_time, measure, print_table, ratio  # noqa: E402
-
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import torch  # noqa: E402
 from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402
@@ -93,7 +88,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads per case")
     args = parser.parse_args()
-    target = f"{__name__}:case"  # this module, as the worker process re-runs it
+    target = "vs_spikingjelly:case"
     rows = []
     for setting in args.settings:
         for T in args.T:

@@ -33,24 +33,24 @@ from __future__ import annotations
 
 import torch
 
-from .memory.soe import SoeMemory
-from .surrogate import SpikeFunction
+from ..functional.step import fractional_potential
+from ..memory.soe import SoeMemory
+from ..surrogate import SpikeFunction
 
 __all__ = ["fused_sequence", "can_fuse"]
 
 
-def can_fuse(neuron, x_seq: torch.Tensor) -> bool:
-    """Whether ``neuron`` (a native LIF or IF neuron) can run ``x_seq`` on the fused path."""
-    from .neuron import BaseNeuron, IFNeuron, LIFNeuron
-
+def can_fuse(neuron, x_seq: torch.Tensor, stepping: type) -> bool:
+    """Whether ``neuron`` can run ``x_seq`` on the fused path: a model that declares its dv/dt fit
+    (``fused_dv_dt``: IF and LIF), stepped by ``stepping``'s own charge → fire → reset."""
     cls = type(neuron)
     memory = neuron.memory
     engine = memory.engine
     return (
         getattr(neuron, "fused_multi_step", True)  # modules pickled before the option existed
-        and cls.dv_dt in (LIFNeuron.dv_dt, IFNeuron.dv_dt)
+        and cls.dv_dt is getattr(cls, "fused_dv_dt", None)  # not a subclass's own dv/dt
         # the charge → fire → reset of BaseNeuron, not a subclass's own (ALIF's threshold, say)
-        and all(getattr(cls, name) is getattr(BaseNeuron, name) for name in _STEP_METHODS)
+        and all(getattr(cls, name) is getattr(stepping, name) for name in _STEP_METHODS)
         and isinstance(neuron.surrogate_f, SpikeFunction)
         and not getattr(neuron, "refractory", 0)  # refractoriness and traces are stepped
         and getattr(neuron, "trace_tau", None) is None
@@ -107,7 +107,7 @@ class _FusedSequence(torch.autograd.Function):
                 rhs = (x - u) / tau if leaky else x / tau
                 increment = h * rhs if h != 1.0 else rhs
                 H = pre_spike[n]
-                torch.add(v + scale * increment, correction, out=H)
+                H.copy_(fractional_potential(v, correction, scale, increment=increment))
                 S = spikes[n]
                 torch.ge(H - theta, 0, out=S)  # Θ(H − θ) in x's dtype, as surrogate.heaviside
                 v = neuron.reset_potential(H, S)
@@ -120,7 +120,8 @@ class _FusedSequence(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_spikes, grad_v_last):
         x_seq, v_init, pre_spike, spikes = ctx.saved_tensors
-        neuron, tau, scale = ctx.neuron, ctx.tau, ctx.scale
+        neuron, tau = ctx.neuron, ctx.tau
+        scale = 1.0 if ctx.scale is None else ctx.scale
         h = neuron.step_size
         gain = scale * h / tau  # a = ∂H/∂x
         need_tau = ctx.needs_input_grad[2]
@@ -194,6 +195,4 @@ def _chunk_terms(neuron, pre_spike, spikes, grad_spikes):
 
 
 def _is_leaky(neuron) -> bool:
-    from .neuron import LIFNeuron
-
-    return type(neuron).dv_dt is LIFNeuron.dv_dt
+    return type(neuron).fused_leak

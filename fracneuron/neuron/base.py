@@ -1,33 +1,7 @@
-r"""Native fractional neurons with spikeDE's constructor: each defines dv/dt, a memory steps it.
+"""``BaseNeuron``: the state and the charge → fire → reset step every native neuron shares.
 
-A neuron is a membrane equation  D^α v = f(v, x)  (Caputo, 0 < α ≤ 1) plus fire and reset rules.
-Each step n (grid step h, input x_n) is *charge → fire → reset*:
-
-    charge:  H_n = v_{n-1} + s·h·f(v_{n-1}, x_n) + c_n     (explicit Grünwald–Letnikov;
-                                                             s = h^{α−1}, c_n the memory term)
-    fire:    S_n = Θ(H_n − θ)                               (surrogate gradient backward)
-    reset:   v_n = H_n − θ S_n                  (soft, BrainPy's spk_reset="soft")
-             v_n = S_n v_reset + (1 − S_n) H_n  (hard)
-
-The memory term c_n = −Σ_k ω_k (v_{n-k} − v_0) measures the history from v_0, the membrane the
-sequence started from (Caputo's derivative acts on v − v(0); v_0 is the rest level unless
-``neuron.v`` was set before the first step), so an undriven, leak-free membrane stays where it
-started (see :mod:`fracneuron.memory.base`). The charge belongs to the memory (``memory.charge(v, rhs,
-h)``, rhs(v) = f(v, x_n)), so a memory with another scheme — ``SNNWrapper``'s ``l1``,
-``pred``, ``abm``, ``trap`` — steps the same neuron. At α = 1, h = 1 this is the forward-Euler
-neuron of SpikingJelly: ``LIFNeuron(tau)`` equals ``LIFNode(tau=tau, decay_input=True,
-v_reset=None)`` bit for bit, and with ``spk_reset="hard", v_reset=r`` it equals
-``LIFNode(tau, v_reset=r)``.
-
-Shapes: inputs are batch-first, ``[B, *features]`` per step (``step_mode="s"``) or
-``[T, B, *features]`` per sequence (``step_mode="m"``).
-
-Two ways to call a neuron:
-
-* ``spikes = neuron(x)``: stateful, like a SpikingJelly node (state and history live in the
-  module; ``reset()`` starts a new sequence, ``detach()`` cuts the graph for truncated BPTT);
-* ``dv_dt, spike = neuron(v_mem, current_input)``: spikeDE's stateless form, the effective
-  derivative of one step (reset included) for a solver that owns the state.
+See :mod:`fracneuron.neuron` for the step and its shapes; subclasses define dv/dt
+(:mod:`fracneuron.neuron.models`).
 """
 
 from __future__ import annotations
@@ -38,12 +12,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from . import surrogate
-from ._checks import check_choice, check_finite, check_positive, check_tensor
+from .. import surrogate
+from .._checks import check_choice, check_finite, check_positive, check_tensor
+from ..memory import FractionalMemory, StateShapeError
+from ..options import FractionalOptions
 from .fused import can_fuse, fused_sequence
-from .memory.base import FractionalMemory, StateShapeError
 
-__all__ = ["BaseNeuron", "IFNeuron", "LIFNeuron", "ALIFNeuron", "TRACE_UPDATES"]
+__all__ = ["BaseNeuron", "TRACE_UPDATES"]
 
 #: PySNN's names of the trace updates
 TRACE_UPDATES = {"linear": "additive", "exponential": "nearest"}
@@ -65,8 +40,10 @@ class BaseNeuron(nn.Module):
         spk_reset: ``"soft"`` (subtract θ) or ``"hard"`` (set to ``v_reset``).
         v_reset: reset and rest level of a hard reset (the rest level is 0 for a soft reset).
         detach_reset: no gradient through the reset.
-        alpha, coefficients, learn_alpha, per_neuron_alpha, memory, memory_options: the
-            fractional order and the history engine (:class:`~fracneuron.memory.FractionalMemory`).
+        alpha, coefficients, learn_alpha, learn_coefficients, per_neuron, memory,
+            memory_options: the fractional order and the history engine, as everywhere in
+            fracneuron (:class:`~fracneuron.options.FractionalOptions`); ``per_neuron_alpha`` is
+            the older spelling of ``per_neuron``.
         step_size: the grid step h.
         step_mode: ``"s"`` (one step per call) or ``"m"`` (a ``[T, B, ...]`` sequence per call).
         refractory: steps R ≥ 0 of absolute refractoriness (PySNN's ``duration_refrac``, BrainPy's
@@ -78,8 +55,12 @@ class BaseNeuron(nn.Module):
             (``"nearest"``, PySNN's ``"exponential"``), a = ``trace_increment``; read it as
             ``neuron.trace`` after a step.
         fused_multi_step: in ``"m"`` mode, run LIF/IF neurons with ``soe`` memory and a fixed
-            order on the fused path (:mod:`fracneuron.fused`; default ``True``).
+            order on the fused path (:mod:`fracneuron.neuron.fused`; default ``True``).
     """
+
+    #: the dv/dt the fused multi-step path knows (set by IF and LIF; ``fused_leak``: with a leak)
+    fused_dv_dt = None
+    fused_leak = False
 
     # defaults for modules pickled before these options existed
     refractory = 0
@@ -101,9 +82,11 @@ class BaseNeuron(nn.Module):
         alpha: float | Sequence[float] | torch.Tensor = 1.0,
         coefficients: Sequence[float] | None = None,
         learn_alpha: bool = False,
-        per_neuron_alpha: bool = False,
+        learn_coefficients: bool = False,
+        per_neuron: bool = False,
         memory: str = "exact",
         memory_options: dict | None = None,
+        per_neuron_alpha: bool | None = None,
         step_size: float = 1.0,
         step_mode: str = "s",
         fused_multi_step: bool = True,
@@ -143,15 +126,16 @@ class BaseNeuron(nn.Module):
         check_choice(self.trace_update, ("additive", "nearest"), "trace_update")
         self.resting: torch.Tensor | None = None  # refractory steps left, per neuron
         self.trace: torch.Tensor | None = None
-        self.memory = FractionalMemory(
-            alpha,
-            memory,
-            coefficients=coefficients,
+        options = FractionalOptions(
+            alpha=alpha,
+            memory=memory,
             learn_alpha=learn_alpha,
-            per_neuron=per_neuron_alpha,
-            step_size=step_size,
-            memory_options=memory_options,
+            coefficients=coefficients,
+            learn_coefficients=learn_coefficients,
+            per_neuron=per_neuron if per_neuron_alpha is None else bool(per_neuron or per_neuron_alpha),
+            memory_options=dict(memory_options or {}),
         )
+        self.memory = FractionalMemory.from_options(options.validate(), step_size)
         self.v: torch.Tensor | None = None
 
     # ------------------------------------------------------------ parameters
@@ -279,7 +263,7 @@ class BaseNeuron(nn.Module):
         """``x_seq`` is ``[T, B, *features]``; returns spikes of the same shape.
 
         LIF and IF neurons with ``soe`` memory and a fixed order run the sequence as one autograd
-        node with a hand-written backward (:mod:`fracneuron.fused`): the same values and
+        node with a hand-written backward (:mod:`fracneuron.neuron.fused`): the same values and
         gradients, no per-step autograd graph, about 1.5x faster than stepping.
         ``fused_multi_step = False`` steps instead.
         """
@@ -287,7 +271,7 @@ class BaseNeuron(nn.Module):
             return torch.empty_like(x_seq)
         if not self.memory.is_markovian:
             self.memory.check_continuation(self.memory.state, x_seq.shape[0], "neuron.reset()")
-        if can_fuse(self, x_seq):
+        if can_fuse(self, x_seq, BaseNeuron):
             return fused_sequence(self, x_seq)
         return torch.stack([self.single_step(x) for x in x_seq])
 
@@ -324,73 +308,3 @@ class BaseNeuron(nn.Module):
         if self.trace_tau is not None:
             text += f", trace(tau={self.trace_tau:g}, increment={self.trace_increment:g}, {self.trace_update})"
         return text
-
-
-class IFNeuron(BaseNeuron):
-    r"""Integrate-and-fire: τ D^α v = x  (spikeDE's form; with τ = 1 and α = 1 SpikingJelly's
-    ``IFNode``: H = v + x)."""
-
-    def dv_dt(self, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return x / self.get_tau()
-
-
-class LIFNeuron(BaseNeuron):
-    r"""Leaky integrate-and-fire: τ D^α v = −(v − v0) + x, v0 the rest level.
-
-    At α = 1, h = 1: H = v + (x − (v − v0))/τ, SpikingJelly's ``LIFNode(decay_input=True)``.
-    """
-
-    def dv_dt(self, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return (x - (v - self.v_rest)) / self.get_tau()
-
-
-class ALIFNeuron(LIFNeuron):
-    r"""LIF membrane with an adaptive threshold (PySNN's ``AdaptiveLIF``, Bellec's ALIF).
-
-        θ_n = θ + β a_{n-1},       a_n = ρ a_{n-1} + S_n,       ρ = exp(−h/τ_a)
-
-    every spike raises the threshold by β; the raise decays with time constant τ_a (in steps of
-    h = 1 units). The membrane is fractional, the adaptation Markovian. A soft reset subtracts the
-    threshold the neuron fired at.
-
-    Extra args: ``tau_adapt`` (τ_a > 0, default 20), ``adapt_strength`` (β ≥ 0, default 0.2).
-    """
-
-    def __init__(self, *args, tau_adapt: float = 20.0, adapt_strength: float = 0.2, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        check_positive(tau_adapt, "tau_adapt")
-        if not 0 <= check_finite(adapt_strength, "adapt_strength"):
-            raise ValueError(f"adapt_strength must be >= 0, got {adapt_strength}")
-        self.tau_adapt = float(tau_adapt)
-        self.adapt_strength = float(adapt_strength)
-        self.a: torch.Tensor | None = None
-
-    def firing_threshold(self) -> torch.Tensor | float:
-        if self.a is None:
-            return self.threshold
-        return self.threshold + self.adapt_strength * self.a
-
-    def single_step(self, x: torch.Tensor) -> torch.Tensor:
-        if self.a is None:
-            self.a = torch.zeros_like(x)
-        spike = super().single_step(x)
-        self.a = math.exp(-self.step_size / self.tau_adapt) * self.a + spike
-        return spike
-
-    def reset(self) -> None:
-        super().reset()
-        self.a = None
-
-    def detach(self) -> None:
-        super().detach()
-        if self.a is not None:
-            self.a = self.a.detach()
-
-    def _apply(self, fn, recurse=True):
-        super()._apply(fn, recurse)
-        if self.a is not None:
-            self.a = fn(self.a)
-        return self
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", tau_adapt={self.tau_adapt:g}, adapt_strength={self.adapt_strength:g}"
