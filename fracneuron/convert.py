@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .adapter import Adapter, FractionalOptions
-from .memory.base import FractionalMemory
+from .memory import FractionalMemory
 from .neuron import BaseNeuron
 
 __all__ = ["fractional", "fractionalize", "adapter_status"]

@@ -8,7 +8,7 @@ The wrapper gives every neuron (``fracneuron.neuron`` modules, in ``net.modules(
 "layers" of a per-layer α) a fractional memory with the configured order, replacing the one the
 neuron was built with, sets it to single-step mode, and drives ``net(x[k])`` once per time
 step: each neuron charges (with the chosen method), fires and resets, exactly as it does on its
-own (:mod:`fracneuron.solvers.charge`). Shapes are found on the first step, so no shape
+own (:mod:`fracneuron.solvers.steppers`). Shapes are found on the first step, so no shape
 registration is needed (``_set_neuron_shapes`` is accepted and does nothing).
 
 Time: ``t`` holds one time per input (T values) or spikeDE's T + 1 grid points; it must be
@@ -51,7 +51,8 @@ from torch.utils.checkpoint import checkpoint
 
 from ._checks import check_choice, check_tensor
 from .neuron import BaseNeuron
-from .solvers.charge import MethodMemory
+from .memory import FractionalMemory
+from .options import FractionalOptions
 from .solvers.fdeint import memory_choice, method_class
 from .solvers.inputs import uniform_step
 from .solvers.odeint import ODE_STEPS
@@ -228,14 +229,9 @@ class SNNWrapper(nn.Module):
             orders = layer_orders(alpha, multi_coefficient, n, alpha_mode)
             self.alpha_case = alpha_case(orders, alpha)
         for i, (neuron, (a, c)) in enumerate(zip(neurons, orders)):
+            options = FractionalOptions(alpha=a, coefficients=c, learn_alpha=learn_a[i], learn_coefficients=learn_c[i])
             try:
-                memory = MethodMemory(
-                    a,
-                    coefficients=c,
-                    learn_alpha=learn_a[i],
-                    learn_coefficients=learn_c[i],
-                    step_size=neuron.step_size,
-                )
+                memory = FractionalMemory.from_options(options.validate(), neuron.step_size)
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"neuron layer {i} ({type(neuron).__name__}): {exc}") from None
             like = next(iter(neuron.parameters()), None)
@@ -243,6 +239,7 @@ class SNNWrapper(nn.Module):
             neuron.step_mode = "s"  # the wrapper drives time: one step per call
             neuron.reset()
         self._neurons = neurons  # a plain list: the modules are registered under ``base``
+        self._memories = [neuron.memory for neuron in neurons]  # the memories the wrapper configures
         self._configuration: tuple | None = None
         self._step_size_warned = False
 
@@ -323,8 +320,8 @@ class SNNWrapper(nn.Module):
                 f"{sorted({'memory', 'memory_options', 'step_size', *allowed})}"
             )
         key = (method, memory.name, tuple(sorted(memory.options.items())), h, tuple(sorted(options.items())))
-        for neuron in self._neurons:
-            if not isinstance(neuron.memory, MethodMemory):
+        for neuron, installed in zip(self._neurons, self._memories):
+            if neuron.memory is not installed:
                 raise TypeError(f"{type(neuron).__name__}.memory was replaced after wrapping; wrap the network again")
             if key != self._configuration:
                 neuron.step_size = h

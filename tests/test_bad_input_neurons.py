@@ -16,7 +16,7 @@ from torch import nn
 
 import fracneuron as fn
 from fracneuron.memory import FractionalMemory
-from fracneuron.memory.base import StateShapeError
+from fracneuron.memory import StateShapeError
 from fracneuron.memory.soe import SoeMemory
 from fracneuron.neuron import ALIFNeuron, IFNeuron, LIFNeuron
 from fracneuron.order import FractionalOrder

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import fracneuron
-from fracneuron.memory.base import StateShapeError
+from fracneuron.memory import StateShapeError
 
 snn = pytest.importorskip("snntorch")
 from snntorch import utils as snn_utils  # noqa: E402

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 import fracneuron as fn
-from fracneuron.memory.base import StateShapeError
+from fracneuron.memory import StateShapeError
 
 pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402

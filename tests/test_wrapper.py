@@ -13,7 +13,7 @@ from torch import nn
 
 import fracneuron as fn
 from fracneuron.neuron import ALIFNeuron, IFNeuron, LIFNeuron
-from fracneuron.solvers.charge import MethodMemory
+from fracneuron.memory import FractionalMemory
 
 F64 = torch.float64
 METHODS = ["gl", "l1", "pred", "abm", "trap"]
@@ -330,10 +330,11 @@ def test_odeint_ignores_fractional_arguments_with_a_warning():
 
 
 def test_method_memory_without_a_method_is_the_fractional_memory():
-    # A MethodMemory that was never told a method charges exactly like FractionalMemory.
+    # A memory told "gl" with the engine it had charges exactly like one never told a method.
     torch.manual_seed(11)
     a, b = LIFNeuron(alpha=0.6), LIFNeuron(alpha=0.6)
-    b.memory = MethodMemory(0.6)
+    b.memory = FractionalMemory(0.6)
+    b.memory.use("gl")
     x = torch.rand(20, 3, 4) * 3
     assert torch.equal(torch.stack([a(x_k) for x_k in x]), torch.stack([b(x_k) for x_k in x]))
     assert math.isclose(float(b.alpha), 0.6)
@@ -345,7 +346,7 @@ def test_method_memory_detach_keeps_values_and_cuts_the_graph(method):
 
     def neuron():
         cell = LIFNeuron(tau=2.0, alpha=0.6)
-        cell.memory = MethodMemory(0.6)
+        cell.memory = FractionalMemory(0.6)
         cell.memory.use(method, memory_choice(-1), 1.0)
         return cell
 

@@ -14,7 +14,7 @@ import copy
 from torch import nn
 
 from fracneuron.adapter import FractionalOptions
-from fracneuron.memory.base import FractionalMemory
+from fracneuron.memory import FractionalMemory
 
 from .families import family_of, snntorch_ancestor
 from .neuron import FractionalNeuron

@@ -39,7 +39,7 @@ After ``.to()``/``.double()`` moved a running neuron (its history moves with it)
 membrane converted the same way (``mem.double()``) continues the sequence; any other membrane
 starts a new history, with a warning. A carried membrane that lost its autograd graph in place (snnTorch's ``detach_hidden()`` for
 truncated BPTT) detaches the history too. A carried membrane whose shape no longer matches the
-input (batch size changed without a reset) raises :class:`~fracneuron.memory.base.StateShapeError`
+input (batch size changed without a reset) raises :class:`~fracneuron.memory.StateShapeError`
 (at a fixed α = 1 there is no history and snnTorch's own behaviour, a silent restart, is kept).
 One module holds one history: a neuron module shared by two state streams in the same time step
 would restart at every call, so give each stream its own module.
@@ -53,7 +53,7 @@ import torch
 
 from fracneuron.adapter import FractionalOptions
 from fracneuron.functional.step import fractional_potential
-from fracneuron.memory.base import FractionalMemory, StateShapeError
+from fracneuron.memory import FractionalMemory, StateShapeError
 
 from .families import Family
 

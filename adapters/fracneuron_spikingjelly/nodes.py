@@ -26,7 +26,7 @@ the node's state layout is the native one.
 ``reset()`` (and so ``functional.reset_net``) forgets the history; ``detach()`` (and
 ``functional.detach_net``) cuts its autograd graph for truncated BPTT; ``.to()``/``.double()``
 move it. A batch-size change without a reset raises
-:class:`~fracneuron.memory.base.StateShapeError` instead of silently restarting ``v``. In 'm'
+:class:`~fracneuron.memory.StateShapeError` instead of silently restarting ``v``. In 'm'
 mode, a call that continues a history 50 times longer than itself without ``reset_net`` or
 ``detach_net`` in between is warned about once (a forgotten reset between batches).
 """
@@ -42,7 +42,7 @@ from spikingjelly.activation_based.base import MemoryModule
 
 from fracneuron.functional.step import fractional_potential
 from fracneuron.memory import FractionalMemory
-from fracneuron.memory.base import StateShapeError
+from fracneuron.memory import StateShapeError
 from fracneuron.memory.engine import MemoryEngine
 from fracneuron.memory.state import FractionalState
 

@@ -16,12 +16,14 @@ When to use which, with numbers: ``docs/memory.md``.
 Engines are looked up by name in :data:`fracneuron.plugins.memories`; plugins add more.
 """
 
-from .base import FractionalMemory, MemoryEngine, StateShapeError
+from .engine import MemoryEngine, StateShapeError
+from .fractional import FractionalMemory
+from .state import FractionalState
 from .exact import ExactMemory
 from .soe import SoeMemory
 from .window import WindowMemory
 
-__all__ = ["FractionalMemory", "MemoryEngine", "StateShapeError", "ExactMemory", "WindowMemory", "SoeMemory", "names"]
+__all__ = ["FractionalMemory", "FractionalState", "MemoryEngine", "StateShapeError", "ExactMemory", "WindowMemory", "SoeMemory", "names"]
 
 
 def names() -> list[str]:

@@ -5,7 +5,7 @@ A node that never fires (a non-spiking readout) and has a linear membrane,
     τ D^α v = −λ (v − v0) + x        (λ = 1: leaky integrator / LIF readout; λ = 0: IF readout),
 
 stepped exactly as the native neurons step it (explicit GL, increment h·f(v_{n-1}, x_n), memory
-c_n of :mod:`fracneuron.memory.base`, history measured from the anchor v_init), satisfies with
+c_n of :mod:`fracneuron.memory.fractional`, history measured from the anchor v_init), satisfies with
 u = v − v_init, a = s·h/τ (s the increment scale) and d = v_init − v0
 
     Σ_{k=0}^{n} w̃_k u_{n-k} + λ a u_{n-1} = a (x_n − λ d)      (n ≥ 1),       u_0 = 0,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import MemoryEngine
+from .engine import MemoryEngine
 
 __all__ = ["FractionalState"]
 

@@ -12,7 +12,7 @@ Each step n (grid step h, input x_n) is *charge → fire → reset*:
 The memory term c_n = −Σ_k ω_k (v_{n-k} − v_0) measures the history from v_0, the membrane the
 sequence started from (Caputo's derivative acts on v − v(0); v_0 is the rest level unless
 ``neuron.v`` was set before the first step), so an undriven, leak-free membrane stays where it
-started (see :mod:`fracneuron.memory.base`). The charge belongs to the memory (``memory.charge(v, rhs,
+started (see :mod:`fracneuron.memory.fractional`). The charge belongs to the memory (``memory.charge(v, rhs,
 h)``, rhs(v) = f(v, x_n)), so a memory with another scheme — ``SNNWrapper``'s ``l1``,
 ``pred``, ``abm``, ``trap`` — steps the same neuron. At α = 1, h = 1 this is the forward-Euler
 neuron of SpikingJelly: ``LIFNeuron(tau)`` equals ``LIFNode(tau=tau, decay_input=True,

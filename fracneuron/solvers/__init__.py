@@ -6,12 +6,13 @@ r"""Solvers for fractional (Caputo) and ordinary initial value problems.
 
 Methods (:mod:`fracneuron.solvers.methods`) are small classes sharing one stepping loop
 (:mod:`fracneuron.solvers.base`), registered by name through the ``fracneuron_register_methods``
-plugin hook; :class:`MethodMemory` lets a native neuron charge with any of them.
+plugin hook; a native neuron's memory charges with any of them
+(:meth:`fracneuron.memory.FractionalMemory.use`, :mod:`fracneuron.solvers.steppers`).
 """
 
 from .adjoint import fdeint_adjoint
 from .base import FractionalMethod, MemoryChoice, integrate
-from .charge import MethodMemory
+from ..memory import FractionalMemory as MethodMemory  # the memory holds the stepper now (older name)
 from .fdeint import fdeint, memory_choice, method_class
 from .methods import L1, AdamsBashforthMoulton, GrunwaldLetnikov, ProductRectangle, ProductTrapezoid
 from .odeint import odeint

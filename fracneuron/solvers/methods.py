@@ -35,7 +35,7 @@ from __future__ import annotations
 import torch
 
 from ..functional.step import fractional_potential
-from ..memory.base import MemoryEngine
+from ..memory.engine import MemoryEngine
 from ..weights import l1_weights, rectangle_weights, trapezoid_start_weights, trapezoid_weights
 from .base import FractionalMethod, MemoryChoice
 from .histories import KernelMemory

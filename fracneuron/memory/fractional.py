@@ -1,9 +1,10 @@
-r"""The interface every memory engine implements, and the module that pairs one with an order.
+r"""``FractionalMemory``: a fractional order, the past of the running sequence, and the scheme.
 
-The one formula (DESIGN.md). A neuron advances its membrane by the framework's own increment
-Δ_n = h·f(v_{n-1}, x_n). Caputo's derivative acts on v − v(0), so the history is measured from
-the **anchor** a = v_0, the membrane at the start of the sequence (for a sequence that starts at
-rest, a is the rest / reset level). With u = v − a the fractional step is
+The one formula (DESIGN.md, :func:`fracneuron.functional.fractional_potential`). A neuron
+advances its membrane by the framework's own increment Δ_n = h·f(v_{n-1}, x_n). Caputo's
+derivative acts on v − v(0), so the history is measured from the **anchor** a = v_0, the membrane
+at the start of the sequence (for a sequence that starts at rest, a is the rest / reset level).
+With u = v − a the fractional step is
 
     H_n = a + s Δ_n − Σ_{k=1}^{n} w̃_k u_{n-k}
         = v_{n-1} + s Δ_n + c_n,           c_n = −Σ_{k=1}^{n} ω_k u_{n-k}
@@ -14,11 +15,15 @@ the next step's v_{n-1}. A membrane that starts away from rest with no drive sta
 started, as the Caputo derivative of a constant is 0. At α = 1, s = 1 and c_n = 0 exactly: the
 native neuron, bit for bit.
 
-A :class:`FractionalMemory` pairs the order (α, coefficients: module parameters) with the past
-of the running sequence, a :class:`~fracneuron.memory.state.FractionalState` (the engine of
-:mod:`fracneuron.memory.engine` that stores u_0 … u_{n-1}, and the anchor). A neuron that owns
-its state calls ``memory(v_prev)``; one whose state travels explicitly (SpikingJelly's functional
-forward) calls ``memory.advance(state, v_prev)`` on a state it forked.
+A :class:`FractionalMemory` pairs the order (α, coefficients: module parameters) with the past of
+the running sequence, a :class:`~fracneuron.memory.state.FractionalState` (the engine of
+:mod:`fracneuron.memory.engine` that stores u_0 … u_{n-1}, and the anchor), and a *stepper*, the
+scheme that charges: explicit Grünwald–Letnikov on that state by default, or one of ``fdeint``'s
+methods (``l1``, ``pred``, ``abm``, ``trap``, and ``euler``/``rk4`` at α = 1) after
+:meth:`FractionalMemory.use`, as ``SNNWrapper`` sets them. A neuron that owns its state calls
+``memory.charge(v_prev, rhs, h)`` (or ``memory(v_prev)`` for c_n alone); one whose state travels
+explicitly (SpikingJelly's functional forward) calls ``memory.advance(state, v_prev)`` on a state
+it forked.
 """
 
 from __future__ import annotations
@@ -32,14 +37,52 @@ from torch import nn
 from ..functional.step import fractional_potential
 from ..options import FractionalOptions
 from ..order import FractionalOrder
-from .engine import MemoryEngine, StateShapeError, engine_named
+from .engine import MemoryEngine, engine_named
 from .state import FractionalState
 
-__all__ = ["MemoryEngine", "FractionalMemory", "FractionalState", "StateShapeError", "RUNAWAY"]
+__all__ = ["FractionalMemory", "RUNAWAY"]
 
 #: A multi-step call continuing a history this many times its own length, with no reset or detach
 #: in between, is warned about (once per memory).
 RUNAWAY = 50
+
+
+class ExplicitGL:
+    """The default stepper: explicit Grünwald–Letnikov on the memory's own state,
+    H_n = v_{n-1} + s·h·f(v_{n-1}) + c_n. (It has the method protocol of
+    :class:`fracneuron.solvers.FractionalMethod`: prepare → local → finish.)"""
+
+    name = "gl"
+
+    def __init__(self, memory: "FractionalMemory") -> None:
+        self.memory = memory
+
+    @property
+    def n(self) -> int:
+        return self.memory.state.steps
+
+    def prepare(self, y_prev: torch.Tensor, rest: torch.Tensor) -> tuple:
+        memory = self.memory
+        if memory.order.is_markovian:
+            return None, None
+        correction = memory.state.engine.correction(y_prev - rest, memory.order)
+        return correction, memory.increment_scale(y_prev)
+
+    def local(self, y_prev, g_prev, rhs, prepared):
+        correction, scale = prepared
+        return fractional_potential(y_prev, correction, scale, increment=self.memory.order.step_size * g_prev)
+
+    def finish(self, y_new, g_prev, y_prev) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass  # the memory starts a new state
+
+    def detach(self) -> None:
+        pass
+
+    def apply(self, fn) -> None:
+        pass
 
 
 class FractionalMemory(nn.Module):
@@ -56,7 +99,8 @@ class FractionalMemory(nn.Module):
     is Markovian, α = 1: then no history is kept at all and nothing is added). The first call of a
     sequence (after construction or :meth:`reset`) takes its state as the anchor a, so every later
     state enters the history as u = v − a. :meth:`step` applies the whole formula
-    H_n = v_{n-1} + s Δ_n + c_n. The running sequence is :attr:`state`.
+    H_n = v_{n-1} + s Δ_n + c_n; :meth:`charge` a step of the memory's scheme. The running
+    sequence is :attr:`state`, the scheme :attr:`stepper` (:attr:`method` by name).
     """
 
     def __init__(
@@ -90,6 +134,12 @@ class FractionalMemory(nn.Module):
             raise TypeError(f"memory must be an engine name or a MemoryEngine, got {type(memory).__name__}")
         #: the running sequence (its engine and anchor)
         self.state = FractionalState(engine)
+        #: the scheme that charges (explicit GL on :attr:`state` until :meth:`use` picks another)
+        self.stepper = ExplicitGL(self)
+        self.method = "gl"
+        self._injected: tuple | None = None  # a prepared step to use next (the adjoint's replay)
+        self._replaying = False
+        self.charges = 0  # charges since SNNWrapper last looked
         self._warned_runaway = False
 
     @classmethod
@@ -102,10 +152,6 @@ class FractionalMemory(nn.Module):
     def engine(self) -> MemoryEngine:
         """The running sequence's history engine."""
         return self.state.engine
-
-    @engine.setter
-    def engine(self, engine: MemoryEngine) -> None:
-        self.state.engine = engine
 
     @property
     def anchor(self) -> torch.Tensor | None:
@@ -127,13 +173,14 @@ class FractionalMemory(nn.Module):
 
     @property
     def steps(self) -> int:
-        return self.state.steps
+        """Steps of the running sequence."""
+        return self.stepper.n
 
     def new_state(self) -> FractionalState:
         """An empty state for a new sequence (a fresh engine with this memory's options)."""
         return FractionalState(self.state.engine.spawn())
 
-    # --------------------------------------------------------------- stepping
+    # ------------------------------------------------------------ the memory term
     def advance(self, state: FractionalState, v_prev: torch.Tensor) -> torch.Tensor:
         """c_n of the step from ``v_prev`` = v_{n-1}, advancing ``state`` (fork it first to keep
         it); the first step of a sequence anchors it at ``v_prev``."""
@@ -163,26 +210,87 @@ class FractionalMemory(nn.Module):
         r"""Pre-spike potential H_n = v_{n-1} + s Δ_n + c_n for the increment Δ_n = h f(v_{n-1}, x_n)."""
         return fractional_potential(v_prev, self(v_prev), self.increment_scale(v_prev), increment=increment)
 
-    def charge(
-        self,
-        v_prev: torch.Tensor,
-        rhs: Callable[[torch.Tensor], torch.Tensor],
-        step_size: float,
-    ) -> torch.Tensor:
-        r"""Pre-spike potential of one step of D^α v = rhs(v) from ``v_prev``: the explicit GL step
-        :meth:`step` with the increment Δ_n = h·rhs(v_{n-1}).
+    # ------------------------------------------------------------------ the scheme
+    def use(self, method: str, memory=None, step_size: float | None = None, options: dict | None = None) -> None:
+        """Charge with ``method`` from now on (and start a new sequence): ``"gl"`` (explicit
+        Grünwald–Letnikov on the memory's state, with the engine ``memory`` chooses), an ``fdeint``
+        method by name (``"l1"``, ``"pred"``, ``"abm"``, ``"trap"``; its own history), or
+        ``"euler"``/``"rk4"`` (α = 1). ``memory`` is a :class:`fracneuron.solvers.MemoryChoice`
+        (default: the current engine), ``step_size`` the grid step h, ``options`` the method's
+        own (``tol``, ``max_iter``, ``corrector_iters``)."""
+        from ..solvers.steppers import method_stepper
 
-        A neuron hands its right-hand side over instead of the increment so that a memory using
-        another scheme (:class:`fracneuron.solvers.MethodMemory`: L1, product integration) may
-        evaluate it at other potentials.
+        if step_size is not None:
+            self.order.set_step_size(step_size)
+        if method == "gl":
+            if memory is not None:
+                self.state = FractionalState(engine_named(memory.name, dict(memory.options)))
+            self.stepper = ExplicitGL(self)
+        else:
+            self.stepper = method_stepper(method, self.order, memory, dict(options or {}))
+        self.method = method
+        self.reset()
+
+    def charge(self, v_prev: torch.Tensor, rhs: Callable[[torch.Tensor], torch.Tensor], step_size: float) -> torch.Tensor:
+        r"""Pre-spike potential of one step of D^α v = rhs(v) from ``v_prev`` by the memory's
+        scheme (explicit GL: H_n = v_{n-1} + s·h·rhs(v_{n-1}) + c_n).
+
+        A neuron hands its right-hand side over instead of the increment so that an implicit or
+        predictor–corrector scheme may evaluate it at other potentials.
         """
-        return self.step(v_prev, step_size * rhs(v_prev))
+        if step_size != self.order.step_size:
+            raise ValueError(
+                f"the neuron steps by {step_size} but its memory was set up for {self.order.step_size}; "
+                "set the memory's step (memory.order.set_step_size, or use()) with the neuron's"
+            )
+        if self._injected is not None:
+            stepper, prepared = self._injected
+            self._injected = None
+        else:
+            stepper, prepared = self.prepare_step(v_prev)
+        g_prev = rhs(v_prev)
+        h = stepper.local(v_prev, g_prev, rhs, prepared)
+        if not self._replaying:
+            stepper.finish(h, g_prev, v_prev)
+            self.charges += 1
+        return h
+
+    def prepare_step(self, v_prev: torch.Tensor) -> tuple:
+        """(stepper, history part) of the next step from ``v_prev``; extends the stored past. The
+        first step of a sequence takes ``v_prev`` as the anchor its history is measured from."""
+        if self.order.per_neuron and not self.order.is_materialized:
+            self.order.materialize(v_prev.shape[1:])
+        state = self.state
+        if state.anchor is None or self.stepper.n == 0:
+            self.order.check_fits(v_prev.shape[1:])
+            state.anchor = v_prev
+        elif state.anchor.shape != v_prev.shape:
+            state.engine.check_shape(v_prev)
+        state.since_cut += 1
+        return self.stepper, self.stepper.prepare(v_prev, state.anchor)
+
+    def inject(self, prepared: tuple, replaying: bool) -> None:
+        """Use ``prepared`` (from :meth:`prepare_step`) for the next charge; ``replaying``: the
+        charge is a recomputation during the backward pass (remember nothing)."""
+        self._injected = prepared
+        self._replaying = replaying
 
     # ------------------------------------------------------------ bookkeeping
     def reset(self) -> None:
         """Forget the running sequence: the next step starts a new one, in a new state (the old
         state object is left as it was, for whoever still holds it)."""
         self.state = self.new_state()
+        self.stepper.reset()
+        self._injected, self._replaying, self.charges = None, False, 0
+
+    def detach(self) -> None:
+        """Keep the running sequence's values, cut its autograd graph (truncated BPTT)."""
+        state = self.state
+        state.engine.detach()
+        if state.anchor is not None:
+            state.anchor = state.anchor.detach()
+        state.since_cut = 0
+        self.stepper.detach()
 
     def check_continuation(self, state: FractionalState, call_steps: int, fix: str) -> None:
         """Warn once when a multi-step call continues a history already ``RUNAWAY`` times longer
@@ -199,18 +307,13 @@ class FractionalMemory(nn.Module):
                 stacklevel=4,
             )
 
-    def detach(self) -> None:
-        """Keep the running sequence's values, cut its autograd graph (truncated BPTT)."""
-        self.state.engine.detach()
-        if self.state.anchor is not None:
-            self.state.anchor = self.state.anchor.detach()
-        self.state.since_cut = 0
-
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
-        self.state.engine.apply(fn)
-        if self.state.anchor is not None:
-            self.state.anchor = fn(self.state.anchor)
+        state = self.state
+        state.engine.apply(fn)
+        if state.anchor is not None:
+            state.anchor = fn(state.anchor)
+        self.stepper.apply(fn)
         return self
 
     def __getstate__(self):
@@ -222,4 +325,5 @@ class FractionalMemory(nn.Module):
         return state
 
     def extra_repr(self) -> str:
-        return f"memory={self.engine.describe()}"
+        method = "" if self.method == "gl" else f"method={self.method}, "
+        return f"{method}memory={self.engine.describe()}"
