@@ -85,6 +85,11 @@ def gl_weights(
     a = _alpha_tensor(alpha, dtype, device)
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
+    return _gl(a, n)
+
+
+def _gl(a: torch.Tensor, n: int) -> torch.Tensor:
+    """:func:`gl_weights` of an order tensor already checked (no host read: a per-block path)."""
     factors = 1.0 - (a + 1.0) / _lags(n, a, start=1)
     ones = torch.ones((1, *a.shape), dtype=a.dtype, device=a.device)
     return torch.cat([ones, torch.cumprod(factors, dim=0)], dim=0)
@@ -203,7 +208,8 @@ def combined_gl_weights(
     so ``h f`` is the framework's own (Euler) increment. Returns ``(w̃ [n+1, *A], s [*A])``.
     A single term returns the plain GL weights and s = h^{α−1} (exactly 1 at α = 1).
     """
-    return combine_terms(alphas, coefficients, step_size, lambda a: gl_weights(a, n))
+    # the orders come from a FractionalOrder, checked when set: no per-call host read of α
+    return combine_terms(alphas, coefficients, step_size, lambda a: _gl(a, n))
 
 
 def correction_weights(weights: torch.Tensor) -> torch.Tensor:

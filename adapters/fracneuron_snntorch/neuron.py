@@ -153,7 +153,7 @@ class FractionalNeuron:
         finally:
             self._frac_carried = None
         self._frac_returned = self.mem
-        self._frac_graph = self.mem.grad_fn is not None
+        self._frac_graph = self.mem.requires_grad  # (not grad_fn: torch.compile traces requires_grad)
         return out
 
     def _frac_carried_mem(self, args: tuple, kwargs: dict) -> torch.Tensor:
@@ -184,7 +184,7 @@ class FractionalNeuron:
                 "reset. Start a new sequence first: mem = neuron.reset_mem() (init_leaky(), …), "
                 "snntorch.utils.reset(net), or pass a fresh mem tensor"
             )
-        if self._frac_graph and carried.grad_fn is None:
+        if self._frac_graph and not carried.requires_grad:
             self.memory.detach()  # truncated BPTT: detach_hidden() cut mem's graph in place
 
     def _frac_update(self, native_update, input_: torch.Tensor, mechanism: str):

@@ -148,6 +148,31 @@ class Past:
             new.store = PastStore(self.store.rows(lo, self.n).clone(), lo, self.n)
         return new
 
+    def values(self) -> torch.Tensor | None:
+        """The stored past x_lo … x_{n-1} as ``[n − lo, *shape]`` (lo: the oldest a window
+        reads), detached."""
+        if self.store is None:
+            return None
+        rows = self.store.rows(self.lowest_needed(self.n), self.n).detach()  # [P, n − lo, Q]
+        if self.rows:
+            return rows.transpose(0, 1)
+        if self.per_neuron:
+            return rows.permute(1, 2, 0).reshape(rows.shape[1], *self.shape)
+        return rows[0].reshape(rows.shape[1], *self.shape)
+
+    def adopt(self, values: torch.Tensor, n: int) -> None:
+        """Take ``values`` (``[count, *shape]``, the last of n stored values, as :meth:`values`
+        gives them) as this new handle's past; its layout (shape, per_neuron) is set first."""
+        count = values.shape[0]
+        if self.rows:
+            data = values.transpose(0, 1)
+        elif self.per_neuron:
+            data = values.reshape(count, self.shape[0], -1).permute(2, 0, 1)
+        else:
+            data = values.reshape(1, count, -1)
+        self.store = PastStore(data.contiguous(), n - count, n)
+        self.n = n
+
     # ------------------------------------------------------------- layout
     def to_layout(self, u: torch.Tensor) -> torch.Tensor:
         """[batch, *features] -> [P, Q]."""

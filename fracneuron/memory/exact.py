@@ -3,6 +3,11 @@ r"""The ``exact`` engine: the full Grünwald–Letnikov history sum, stored once
 c_n = −Σ_{k=1}^{n} ω_k u_{n-k} over every past state. Cost per step O(n·N) in large matrix
 products (see :mod:`fracneuron.functional.history`), memory O(T·N) for forward and backward
 alike. It is the reference every other engine is measured against.
+
+Under ``torch.compile`` the same sum runs as plain tensor operations
+(:mod:`fracneuron.functional.traced`), so a compiled model traces without graph breaks; a
+sequence may switch between eager and compiled steps (the switch carries the past's values; the
+gradient through the memory into the steps before the switch is cut, as by ``detach()``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import math
 import torch
 
 from ..functional.history import BLOCK, Past, step
+from ..functional.traced import traced_history_step
 from ..order import FractionalOrder
 from ..weights import correction_weights
 from .engine import MemoryEngine
@@ -27,9 +33,14 @@ class ExactMemory(MemoryEngine):
 
     def __init__(self) -> None:
         self._past = Past(self.window)
+        self._traced: torch.Tensor | None = None  # the past as one tensor, while compiled steps run
 
     # ------------------------------------------------------------ engine API
     def correction(self, u_prev: torch.Tensor, order: FractionalOrder) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return self._traced_correction(u_prev, order)
+        if self._traced is not None:  # compiled steps came first: continue from their values
+            self._adopt_traced(order)
         past = self._past
         if past.shape is None:
             self._start(past, u_prev, order)
@@ -41,6 +52,7 @@ class ExactMemory(MemoryEngine):
 
     def reset(self) -> None:
         self._past = self._next_past()
+        self._traced = None
 
     def _next_past(self) -> Past:
         # The next sequence is probably as long as this one: allocate its buffer once.
@@ -49,13 +61,17 @@ class ExactMemory(MemoryEngine):
 
     def detach(self) -> None:
         self._past = self._past.cut()
+        if self._traced is not None:
+            self._traced = self._traced.detach()
 
     def apply(self, fn) -> None:
         self._past = self._past.moved(fn)
+        if self._traced is not None:
+            self._traced = fn(self._traced)
 
     def fork(self) -> "ExactMemory":
-        new = super().fork()
-        new._past = self._past.fork()
+        new = self._copy_options()
+        new._past, new._traced = self._past.fork(), self._traced
         return new
 
     def spawn(self) -> "ExactMemory":
@@ -68,24 +84,24 @@ class ExactMemory(MemoryEngine):
 
     @property
     def steps(self) -> int:
-        return self._past.n
+        return self._past.n if self._traced is None else self._past.n + self._traced.shape[0]
 
     def __getstate__(self):
         # deepcopy/pickle carry the past values, never the autograd graph
         state = self.__dict__.copy()
         state["_past"] = self._past.snapshot()
+        if self._traced is not None:
+            state["_traced"] = self._traced.detach()
         return state
 
     @property
     def state_shape(self) -> torch.Size | None:
-        return self._past.shape
+        return self._past.shape if self._traced is None else self._traced.shape[1:]
 
     def state_values(self) -> torch.Tensor | None:
-        past = self._past
-        if past.store is None:
-            return None
-        lo = past.lowest_needed(past.n)
-        return past.store.rows(lo, past.n)
+        if self._traced is not None:
+            return self._traced
+        return self._past.values()
 
     def describe(self) -> str:
         return self.name
@@ -99,15 +115,40 @@ class ExactMemory(MemoryEngine):
         # Per-neuron weights make the block's Hankel matrix as large as the history: step by step.
         past.block_size = 1 if past.per_neuron else BLOCK
 
+    def _omega(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
+        """−ω_1 … −ω_lags as ``[lags, *A]`` (zero beyond a window)."""
+        omega = -correction_weights(order.gl(lags, like.dtype, like.device)[0])[1:]
+        if self.window is not None and lags > self.window:
+            omega = torch.cat([omega[: self.window], torch.zeros_like(omega[self.window :])])
+        return omega
+
     def _reversed_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
         """r [P, R] with r[:, R-k] = −ω_k for k = 1..R (R >= lags, a power of two), so the history
         sum is c_n = −Σ ω_k u_{n-k} directly."""
         R = max(64, 1 << (lags - 1).bit_length())
-        omega = -correction_weights(order.gl(R, like.dtype, like.device)[0])[1:]  # [R, *A]
-        if self.window is not None:
-            omega = torch.cat([omega[: self.window], torch.zeros_like(omega[self.window :])])
+        omega = self._omega(order, R, like)  # [R, *A]
         if self._past.per_neuron:
             features = like.shape[1:]
             omega = omega.expand(R, *features).reshape(R, -1)
             return omega.flip(0).t().contiguous()
         return omega.reshape(R, -1)[:, :1].flip(0).t().contiguous()
+
+    def _traced_correction(self, u_prev: torch.Tensor, order: FractionalOrder) -> torch.Tensor:
+        """The compiled path: the past as one tensor, the sum as plain operations."""
+        if self._traced is None and self._past.n:
+            # eager steps came first: their values, as constants (past.n counts the older ones)
+            values, n = self._past.values(), self._past.n
+            self._past = Past(self.window, rows=self._past.rows)
+            self._past.n, self._traced = n - values.shape[0], values
+        elif self._traced is not None and self._traced.shape[1:] != u_prev.shape:
+            self.check_shape(u_prev)
+        lags = 1 + (0 if self._traced is None else self._traced.shape[0])
+        c, self._traced = traced_history_step(self._traced, u_prev, self._omega(order, lags, u_prev))
+        return c
+
+    def _adopt_traced(self, order: FractionalOrder) -> None:
+        values, n = self._traced.detach(), self.steps
+        past = Past(self.window, rows=self._past.rows)
+        self._start(past, values[0], order)
+        past.adopt(values, n)
+        self._past, self._traced = past, None
