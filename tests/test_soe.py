@@ -19,7 +19,7 @@ from torch.func import functional_call
 
 import fracneuron
 from fracneuron.memory import FractionalMemory, StateShapeError
-from fracneuron.memory.parallel import leaky_integrator
+from fracneuron.functional.reset_free import leaky_integrator
 from fracneuron.memory.soe import SoeMemory
 from fracneuron.neuron import IFNeuron, LIFNeuron
 from fracneuron.order import FractionalOrder

@@ -6,5 +6,5 @@
     fracneuron.fractionalize(net, alpha=0.6)                # or swap every neuron of a model
 
 Nothing here imports snnTorch until a class is generated (see :mod:`.neuron` for the step, the
-new-sequence rule and the Synaptic history rule, :mod:`.families` for what is supported).
+new-sequence rule and the Synaptic history rule, :mod:`.supported_neurons` for what is supported).
 """

@@ -16,7 +16,7 @@ from torch import nn
 from fracneuron.adapter import FractionalOptions
 from fracneuron.memory import FractionalMemory
 
-from .families import family_of, snntorch_ancestor
+from .supported_neurons import family_of, snntorch_ancestor
 from .neuron import FractionalNeuron
 
 __all__ = ["fractional_class", "fractionalize_model", "new_instance"]
@@ -45,6 +45,7 @@ def fractional_class(native: type) -> type:
             "_frac_native": native,
         },
     )
+    cls.__reduce_ex__ = _pickled_by_native_class(cls)
     _cache[native] = cls
     if _is_public_snntorch_class(native):
         globals()[name] = cls
@@ -66,6 +67,18 @@ def __getattr__(name: str) -> type:
         if isinstance(native, type):
             return fractional_class(native)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _pickled_by_native_class(generated: type):
+    """``__reduce_ex__`` of a generated class: pickle (and deepcopy) name the native class and
+    loading regenerates the fractional one, so a fractional subclass of a user's own class
+    pickles whenever the native one does."""
+
+    def __reduce_ex__(self, protocol):
+        _, _, *rest = super(generated, self).__reduce_ex__(protocol)
+        return (new_instance, (self._frac_native,), *rest)
+
+    return __reduce_ex__
 
 
 def new_instance(native: type) -> FractionalNeuron:

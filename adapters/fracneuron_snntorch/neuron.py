@@ -55,7 +55,7 @@ from fracneuron.adapter import FractionalOptions
 from fracneuron.functional.step import fractional_potential
 from fracneuron.memory import FractionalMemory, StateShapeError
 
-from .families import Family
+from .supported_neurons import Family
 
 __all__ = ["FractionalNeuron", "after_reset"]
 
@@ -227,11 +227,3 @@ class FractionalNeuron:
             self._frac_returned = self.mem
             self._frac_moved = True  # the caller's own mem is now a copy: continue on equal values
         return self
-
-    def __reduce_ex__(self, protocol):
-        # Pickle (and deepcopy) name the native class; loading regenerates the fractional class,
-        # so a fractional subclass of a user's own class pickles whenever the native one does.
-        from .classes import new_instance
-
-        _, _, *rest = super().__reduce_ex__(protocol)
-        return (new_instance, (self._frac_native,), *rest)

@@ -11,7 +11,7 @@ from torch import nn
 from fracneuron.adapter import Adapter, FractionalOptions
 from fracneuron.plugins import hookimpl
 
-from .families import SUPPORTED, snntorch_ancestor
+from .supported_neurons import SUPPORTED, snntorch_ancestor
 
 
 class SnnTorchAdapter(Adapter):

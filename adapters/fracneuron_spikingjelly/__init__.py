@@ -10,10 +10,10 @@ A fractional node charges its membrane with DESIGN.md's step H_n = v_{n-1} + s·
 :class:`~fracneuron.memory.FractionalMemory` (``node.memory``); SpikingJelly's own fire and reset
 act on H_n. At a fixed α = 1 it is the native node bit for bit.
 
-Supported (see ``support.classify``):
+Supported (see ``supported_nodes.classify``):
 
 * ``IFNode``, ``LIFNode``, ``ParametricLIFNode`` and their subclasses that keep the native
-  transition (their charge is SpikingJelly's reference charge, see ``transition``; at a fixed
+  transition (their charge is SpikingJelly's reference charge, see ``native_charges``; at a fixed
   α = 1 the native fused op itself runs);
 * ``SimpleIFNode``, ``SimpleLIFNode`` and any ``SimpleBaseNode`` subclass defining
   ``neuronal_charge`` (its fire/reset overrides are kept);

@@ -17,8 +17,8 @@ from .nodes import (
     FractionalReadoutNode,
     FractionalTransitionNode,
 )
-from .support import classify, transition_of
-from .transition import CHARGES
+from .supported_nodes import classify, transition_of
+from .native_charges import CHARGES
 
 __all__ = ["fractional_class"]
 
@@ -53,8 +53,26 @@ def fractional_class(cls: type) -> type:
         }
         if kind == "transition":  # the native charge function becomes the node's charge method
             namespace["charge"] = CHARGES[transition_of(cls)]
-        _classes[cls] = type(name, (_MIXINS[kind], cls), namespace)
+        generated = type(name, (_MIXINS[kind], cls), namespace)
+        generated.__reduce_ex__ = _pickled_by_native_class(generated)
+        _classes[cls] = generated
     return _classes[cls]
+
+
+def _pickled_by_native_class(generated: type):
+    """``__reduce_ex__`` of a generated class: it cannot be found by name (a user's own node
+    class, say), so unpickling rebuilds it from the native class."""
+
+    def __reduce_ex__(self, protocol):
+        _, _, *state = super(generated, self).__reduce_ex__(protocol)
+        return (_new_node, (self.native_class,), *state)
+
+    return __reduce_ex__
+
+
+def _new_node(native_class: type):
+    cls = fractional_class(native_class)
+    return cls.__new__(cls)
 
 
 def __getattr__(name: str) -> type:

@@ -128,17 +128,6 @@ class FractionalNode:
             native_detach()
         self.memory.detach()
 
-    def __reduce_ex__(self, protocol):
-        # The generated class cannot be found by name: unpickling rebuilds it from the native one.
-        _, _, *state = super().__reduce_ex__(protocol)
-        return (_new_node, (self.native_class,), *state)
-
-
-def _new_node(native_class: type):
-    from .factory import fractional_class
-
-    cls = fractional_class(native_class)
-    return cls.__new__(cls)
 
 
 def _history_input(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -285,7 +274,7 @@ class FractionalBaseNode(FractionalNode):
 
 class FractionalTransitionNode(FractionalBaseNode):
     """IF/LIF/PLIF: ``charge`` is the native transition's charge (set by the factory from
-    :data:`fracneuron_spikingjelly.transition.CHARGES`). At a fixed α = 1 the native fused
+    :data:`fracneuron_spikingjelly.native_charges.CHARGES`). At a fixed α = 1 the native fused
     transition runs instead, so the node is the native one bit for bit."""
 
     def single_step_functional_forward(self, inputs, states, **kwargs):

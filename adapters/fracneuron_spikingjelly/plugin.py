@@ -1,7 +1,7 @@
 """pluggy plugin registering the SpikingJelly adapter.
 
 Nothing here imports SpikingJelly: the adapter's methods import the modules that do
-(``support``, ``factory``, ``swap``) only when called, and only once SpikingJelly is in use, so
+(``supported_nodes``, ``factory``, ``swap``) only when called, and only once SpikingJelly is in use, so
 ``import fracneuron`` and ``fracneuron plugins`` work without it.
 """
 
@@ -19,7 +19,7 @@ __all__ = ["SpikingJellyAdapter", "fracneuron_register_adapters"]
 
 _SJ = "spikingjelly.activation_based"
 
-#: What ``fracneuron plugins`` lists (the rules are in ``support.classify``).
+#: What ``fracneuron plugins`` lists (the rules are in ``supported_nodes.classify``).
 SUPPORTED = [
     "IFNode",
     "LIFNode",
@@ -54,7 +54,7 @@ class SpikingJellyAdapter(Adapter):
     def handles(self, cls: type) -> bool:
         if _SJ not in sys.modules:  # no SpikingJelly class can exist before it is imported
             return False
-        from .support import is_neuron_class
+        from .supported_nodes import is_neuron_class
 
         return is_neuron_class(cls)
 

@@ -22,7 +22,7 @@ from fracneuron.memory import FractionalMemory
 
 from .factory import fractional_class
 from .nodes import FractionalNode
-from .support import classify, is_neuron_class
+from .supported_nodes import classify, is_neuron_class
 
 __all__ = ["fractionalize_model", "make_fractional"]
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
-from ..order import FractionalOrder
+if TYPE_CHECKING:  # annotations only: the order module sits above the engines' protocol
+    from ..order import FractionalOrder
 
 __all__ = ["MemoryEngine", "StateShapeError", "engine_named"]
 

@@ -25,6 +25,7 @@ from .manager import (
     plugin_sources,
     plugin_table,
     reset_plugin_manager,
+    track,
 )
 from .registry import Entry, RegistrationError, Registry
 
@@ -51,7 +52,7 @@ __all__ = [
 
 
 def _registry(kind: Kind) -> Registry:
-    return Registry(kind, lambda: plugin_table(kind.hook), lock=LOCK)
+    return track(Registry(kind, lambda: plugin_table(kind.hook), lock=LOCK))
 
 
 adapters = _registry(ADAPTERS)

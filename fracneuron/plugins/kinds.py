@@ -12,16 +12,24 @@ from .registry import Entry, RegistrationError
 __all__ = ["Kind", "ADAPTERS", "MEMORIES", "METHODS", "SURROGATES", "KINDS"]
 
 
-def _is_adapter(obj: object) -> bool:
-    from ..adapter import Adapter  # imported when plugins load, not when this package imports
+# The checks read the protocol, not the classes (fracneuron.adapter.Adapter, solvers'
+# FractionalMethod): plugins/ sits below everything it registers and imports none of it.
+_ADAPTER_METHODS = ("unavailable_reason", "handles", "fractional", "fractionalize")
+_METHOD_STEPS = ("prepare", "local", "finish", "reset")
 
-    return isinstance(obj, Adapter)
+
+def _is_adapter(obj: object) -> bool:
+    """An adapter instance: a ``name`` and the methods of :class:`fracneuron.adapter.Adapter`."""
+    return (
+        not isinstance(obj, type)
+        and isinstance(getattr(obj, "name", None), str)
+        and all(callable(getattr(obj, method, None)) for method in _ADAPTER_METHODS)
+    )
 
 
 def _is_method_class(obj: object) -> bool:
-    from ..solvers.base import FractionalMethod
-
-    return isinstance(obj, type) and issubclass(obj, FractionalMethod)
+    """A method class: the step protocol of :class:`fracneuron.solvers.FractionalMethod`."""
+    return isinstance(obj, type) and all(callable(getattr(obj, step, None)) for step in _METHOD_STEPS)
 
 
 @dataclass(frozen=True)

@@ -190,9 +190,16 @@ def reset_plugin_manager() -> None:
     For tests and for programs that change ``sys.path`` or the environment variables at run time.
     """
     global _loaded
-    from . import adapters, memories, methods, surrogates
-
     with LOCK:
         _loaded = None
-        for registry in (adapters, memories, methods, surrogates):
+        for registry in _registries:
             registry.reload()
+
+
+_registries: list = []  # the registries filled from this manager's load (see track)
+
+
+def track(registry):
+    """Let :func:`reset_plugin_manager` empty ``registry`` too; returns it."""
+    _registries.append(registry)
+    return registry

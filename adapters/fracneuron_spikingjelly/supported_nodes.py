@@ -5,7 +5,7 @@ such places, so every class falls into one of these kinds (or is refused with th
 
 * ``"transition"``: ``IFNode``, ``LIFNode``, ``ParametricLIFNode`` and subclasses that keep their
   functional transition ``single_step_functional_forward`` (charge, fire and reset fused in one
-  op). The fractional step uses their charge on its own (:mod:`.transition`) with SpikingJelly's
+  op). The fractional step uses their charge on its own (:mod:`.native_charges`) with SpikingJelly's
   fire and reset.
 * ``"charge"``: ``SimpleBaseNode`` subclasses (``SimpleIFNode``, ``SimpleLIFNode``, user nodes) —
   charge → fire → reset through ``neuronal_charge``; the correction is added to the charged

@@ -49,119 +49,22 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from ._checks import check_choice, check_tensor
-from .neuron import BaseNeuron
-from .memory import FractionalMemory
-from .options import FractionalOptions
-from .solvers.fdeint import memory_choice, method_class
-from .solvers.inputs import uniform_step
-from .solvers.odeint import ODE_STEPS
+from .._checks import check_choice, check_tensor
+from ..memory import FractionalMemory
+from ..neuron import BaseNeuron
+from ..options import FractionalOptions
+from ..solvers.fdeint import memory_choice, method_class
+from ..solvers.inputs import uniform_step
+from ..solvers.odeint import ODE_STEPS
+from .orders import INTEGRATORS, alpha_case, layer_flags, layer_orders, plain_value
 
-__all__ = ["SNNWrapper", "layer_orders", "alpha_case"]
-
-INTEGRATORS = ("odeint", "odeint_adjoint", "fdeint", "fdeint_adjoint")
-ALPHA_MODES = ("auto", "per_layer", "multiterm")
-
-LayerOrder = tuple[float | list[float], list[float] | None]
-
-
-def _plain(value):
-    if isinstance(value, torch.Tensor):
-        return value.item() if value.numel() == 1 else value.tolist()
-    return value
-
-
-def _is_list(value) -> bool:
-    return isinstance(value, (list, tuple))
-
-
-def _per_layer_coefficients(coefficients, alphas: list, n_layers: int) -> list:
-    if coefficients is None:
-        return [None] * n_layers
-    if len(coefficients) != n_layers:
-        raise ValueError(
-            f"a nested multi_coefficient needs one entry per neuron layer ({n_layers}), got {len(coefficients)}"
-        )
-    out = []
-    for a, c in zip(alphas, coefficients):
-        c = _plain(c)
-        if isinstance(c, (int, float)) and _is_list(a):
-            c = [float(c)] * len(a)
-        out.append(c)
-    return out
-
-
-def alpha_case(orders: list[LayerOrder], alpha) -> str:
-    """spikeDE's name for a parsed configuration: ``"A_scalar"``, ``"A"``, ``"B"`` or ``"C"``."""
-    alpha = _plain(alpha)
-    if isinstance(alpha, (int, float)):
-        return "A_scalar"
-    if any(_is_list(_plain(a)) for a in alpha):
-        return "C"
-    return "B" if any(_is_list(a) for a, _ in orders) else "A"
-
-
-def layer_orders(alpha, multi_coefficient, n_layers: int, alpha_mode: str = "auto") -> list[LayerOrder]:
-    """(alpha, coefficients) of each neuron layer from spikeDE's ``alpha`` / ``multi_coefficient``."""
-    check_choice(alpha_mode, ALPHA_MODES, "alpha_mode")
-    alpha, coefficients = _plain(alpha), _plain(multi_coefficient)
-    if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
-        if coefficients is not None:
-            raise ValueError("multi_coefficient is for a multi-term alpha (a list of orders)")
-        return [(float(alpha), None)] * n_layers
-    if not _is_list(alpha):
-        raise TypeError(f"alpha must be a float, a list or a tensor, got {type(alpha).__name__}")
-    if len(alpha) == 0:
-        raise ValueError("alpha must not be an empty list")
-    alpha = [_plain(a) for a in alpha]
-    if any(_is_list(a) for a in alpha):  # nested: one entry per layer
-        if len(alpha) != n_layers:
-            raise ValueError(f"a nested alpha needs one entry per neuron layer ({n_layers}), got {len(alpha)}")
-        return list(zip(alpha, _per_layer_coefficients(coefficients, alpha, n_layers)))
-    flat_coefficients = coefficients is not None and not any(_is_list(_plain(c)) for c in coefficients)
-    if alpha_mode == "auto":
-        if coefficients is not None:
-            alpha_mode = "multiterm"
-        elif len(alpha) == n_layers:
-            warnings.warn(
-                f"alpha has one entry per neuron layer ({n_layers}): read as per-layer orders; pass "
-                "alpha_mode='multiterm' for a multi-term order in every layer",
-                UserWarning,
-                stacklevel=3,
-            )
-            alpha_mode = "per_layer"
-        else:
-            warnings.warn(
-                f"alpha has {len(alpha)} entries for {n_layers} neuron layers: read as a multi-term order "
-                "for every layer; pass alpha_mode='multiterm' to say so",
-                UserWarning,
-                stacklevel=3,
-            )
-            alpha_mode = "multiterm"
-    if alpha_mode == "per_layer":
-        if len(alpha) != n_layers:
-            raise ValueError(f"alpha_mode='per_layer' needs one alpha per neuron layer ({n_layers}), got {len(alpha)}")
-        if coefficients is not None:
-            raise ValueError("multi_coefficient is for multi-term orders, not per-layer single orders")
-        return [(float(a), None) for a in alpha]
-    if flat_coefficients or coefficients is None:
-        return [(alpha, None if coefficients is None else list(coefficients))] * n_layers
-    return list(zip([alpha] * n_layers, _per_layer_coefficients(coefficients, [alpha] * n_layers, n_layers)))
-
+__all__ = ["SNNWrapper"]
 
 def _coefficients_in_use(order) -> torch.Tensor:
     coefficients = order.coefficients()
     if coefficients is None:
         return torch.ones(order.terms, dtype=torch.float64, device=order.alpha_param.device)
     return coefficients
-
-
-def _flags(value: bool | Sequence[bool], n_layers: int, name: str) -> list[bool]:
-    if isinstance(value, bool):
-        return [value] * n_layers
-    if not _is_list(value) or len(value) != n_layers or not all(isinstance(v, bool) for v in value):
-        raise ValueError(f"{name} must be a bool or a list of {n_layers} bools (one per neuron layer), got {value!r}")
-    return list(value)
 
 
 def _state(neuron: nn.Module) -> dict[str, torch.Tensor]:
@@ -208,12 +111,12 @@ class SNNWrapper(nn.Module):
                 "IFNeuron, ALIFNeuron, ...); SNNWrapper steps those"
             )
         n = len(neurons)
-        learn_a = _flags(learn_alpha, n, "learn_alpha")
-        learn_c = _flags(learn_coefficient, n, "learn_coefficient")
+        learn_a = layer_flags(learn_alpha, n, "learn_alpha")
+        learn_c = layer_flags(learn_coefficient, n, "learn_coefficient")
         if self.integrator.startswith("odeint"):
             # spikeDE ignores the fractional arguments of an integer-order integrator; so do we, aloud
             ignored = [name for name, given in (
-                ("alpha", _plain(alpha) not in (0.5, 1.0)), ("multi_coefficient", multi_coefficient is not None),
+                ("alpha", plain_value(alpha) not in (0.5, 1.0)), ("multi_coefficient", multi_coefficient is not None),
                 ("learn_alpha", any(learn_a)), ("learn_coefficient", any(learn_c))) if given]
             if ignored:
                 warnings.warn(
