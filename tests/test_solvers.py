@@ -380,15 +380,15 @@ def test_memory_window_is_the_truncated_scheme(method):
 @pytest.mark.parametrize("columns", [3, 80])  # one-step blocks (a matrix product) and blocked GEMMs
 def test_two_kernels_over_one_past_equal_each_kernel_alone(columns):
     from fracneuron.order import FractionalOrder
-    from fracneuron.solvers.histories import KernelMemory
+    from fracneuron.solvers.kernel_history import KernelHistory
 
     torch.manual_seed(0)
     order = FractionalOrder(0.6)
     lags = torch.arange(1, 4097, dtype=F64)
     kernels = torch.stack([lags**-0.4, torch.exp(-0.1 * lags)], dim=1)  # [R, 2]
     xs = torch.randn(40, columns, dtype=F64, requires_grad=True)
-    both, first, second = KernelMemory(lambda R: kernels[:R], kernels=2), *(
-        KernelMemory(lambda R, k=k: kernels[:R, k]) for k in range(2)
+    both, first, second = KernelHistory(lambda R: kernels[:R], kernels=2), *(
+        KernelHistory(lambda R, k=k: kernels[:R, k]) for k in range(2)
     )
     together = torch.stack([both(x, order) for x in xs])  # [T, 2, Q]
     alone = torch.stack([torch.stack([first(x, order), second(x, order)]) for x in xs])
