@@ -106,6 +106,23 @@ def test_trap_order_is_two_on_the_smooth_problem():
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_each_method_converges_at_its_declared_order_on_the_smooth_problem(method):
+    # D^α y = −y + g, y = t³: the error at t = 1 falls as h^p with p the class's convergence_order(α)
+    cls = fn.solvers.method_class(method)
+    implicit = method in ("l1", "trap")  # the leak as the implicit linear part (a direct solve)
+    func = (lambda t, y: smooth_g(t)) if implicit else (lambda t, y: -y + smooth_g(t))
+    errors = []
+    for n in (400, 800):
+        t = torch.linspace(0, 1, n + 1, dtype=F64)
+        y = fn.fdeint(func, torch.zeros(3, dtype=F64), t, ALPHAS, method, {"linear": 1.0} if implicit else None)
+        errors.append((y[-1] - 1.0).abs())
+    measured = torch.log2(errors[0] / errors[1]).unsqueeze(0)
+    declared = [cls.convergence_order(float(a)) for a in ALPHAS]
+    assert_orders(measured, declared, f"{method} smooth")
+    assert not hasattr(cls, "order")  # `order` is the fractional order only: an instance's FractionalOrder
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_relaxation_matches_mittag_leffler_with_nonzero_initial_value(method):
     # Caputo: D^α y = −2y, y(0) = 3 -> 3 E_α(−2 t^α); a Riemann–Liouville scheme is off by O(1) here.
     t = torch.linspace(0, 2, 801, dtype=F64)
@@ -336,6 +353,44 @@ def test_methods_are_registered_plugins_and_extensible():
         plugins.methods.reload()
 
 
+def test_gl_names_the_engine_whose_memory_options_it_refuses():
+    t = torch.linspace(0, 1, 5, dtype=F64)
+    with pytest.raises(TypeError, match="invalid options for memory 'soe'"):
+        fn.fdeint(lambda t, y: -y, torch.ones(1, dtype=F64), t, 0.5, "gl", {"memory": "soe", "memory_options": {"size": 3}})
+
+
+def test_solvers_modules_are_small_and_import_each_other_without_circles():
+    # one module per scheme family (gl, l1, product) around one loop: none over 400 lines, and the
+    # imports between solvers modules (at module level or inside functions) form no circle
+    import ast
+    import pathlib
+
+    package = pathlib.Path(fn.solvers.__file__).parent
+    edges = {}
+    for path in package.glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 400, path.name
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                targets.add(node.module.split(".")[0])
+        edges[path.stem] = targets - {path.stem}
+    done, visiting = set(), []
+
+    def visit(module):
+        assert module not in visiting, f"import circle: {' -> '.join(visiting + [module])}"
+        if module in done or module not in edges:
+            return
+        visiting.append(module)
+        for target in sorted(edges[module]):
+            visit(target)
+        visiting.pop()
+        done.add(module)
+
+    for module in sorted(edges):
+        visit(module)
+    assert {"gl", "l1", "product", "loop", "base", "kernel_history"} <= set(edges)
+
+
 def direct_windowed(method, alpha, lam, forcing, n_steps, h, window):
     """The windowed schemes written out directly (O(N²) loops): D^α y = −λ y + forcing(t), y0 = 1."""
     from fracneuron.weights import l1_weights, rectangle_weights, trapezoid_start_weights, trapezoid_weights
@@ -380,15 +435,15 @@ def test_memory_window_is_the_truncated_scheme(method):
 @pytest.mark.parametrize("columns", [3, 80])  # one-step blocks (a matrix product) and blocked GEMMs
 def test_two_kernels_over_one_past_equal_each_kernel_alone(columns):
     from fracneuron.order import FractionalOrder
-    from fracneuron.solvers.histories import KernelMemory
+    from fracneuron.solvers.kernel_history import KernelHistory
 
     torch.manual_seed(0)
     order = FractionalOrder(0.6)
     lags = torch.arange(1, 4097, dtype=F64)
     kernels = torch.stack([lags**-0.4, torch.exp(-0.1 * lags)], dim=1)  # [R, 2]
     xs = torch.randn(40, columns, dtype=F64, requires_grad=True)
-    both, first, second = KernelMemory(lambda R: kernels[:R], kernels=2), *(
-        KernelMemory(lambda R, k=k: kernels[:R, k]) for k in range(2)
+    both, first, second = KernelHistory(lambda R: kernels[:R], kernels=2), *(
+        KernelHistory(lambda R, k=k: kernels[:R, k]) for k in range(2)
     )
     together = torch.stack([both(x, order) for x in xs])  # [T, 2, Q]
     alone = torch.stack([torch.stack([first(x, order), second(x, order)]) for x in xs])

@@ -26,7 +26,9 @@ def fracneuron_register_surrogates(register):
 
 @hookimpl
 def fracneuron_register_methods(register):
-    from ..solvers.methods import L1, AdamsBashforthMoulton, GrunwaldLetnikov, ProductRectangle, ProductTrapezoid
+    from ..solvers.gl import GrunwaldLetnikov
+    from ..solvers.l1 import L1
+    from ..solvers.product import AdamsBashforthMoulton, ProductRectangle, ProductTrapezoid
 
     register("gl", GrunwaldLetnikov, aliases=("glmulti",))
     register("l1", L1)

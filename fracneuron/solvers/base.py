@@ -1,8 +1,9 @@
-r"""The shape every ``fdeint`` method has, and the one stepping loop they all share.
+r"""The shape every ``fdeint`` method has: :class:`FractionalMethod` and :class:`MemoryChoice`.
 
 A method discretises the Caputo problem  Σ_i c_i D^{α_i} y = f(t, y),  y(t_0) = y_0  on a uniform
-grid t_n = t_0 + n h. When ``options['linear'] = λ`` is given, f = −λ·y + g and the caller's
-function is g; methods that allow it take the linear part implicitly.
+grid t_n = t_0 + n h (h, the step size, is the only meaning of ``h`` here). When
+``options['linear'] = λ`` is given, f = −λ·y + g and the caller's function is g; methods that allow
+it take the linear part implicitly.
 
 Each step n (y_{n-1} → y_n) has three phases, so that the same method serves ``fdeint``, its
 adjoint (which recomputes the middle phase during the backward pass) and a neuron's charge:
@@ -14,8 +15,10 @@ adjoint (which recomputes the middle phase during the backward pass) and a neuro
 
 ``g_prev`` = g(t_{n-1}, y_{n-1}), ``rhs(y)`` = g(t_n, y) (for implicit and corrector evaluations),
 ``rest`` the level the state history is measured from (y_0 in ``fdeint``, the neuron's rest level).
-A subclass declares its ``name``, its convergence ``order`` on smooth problems and its weights;
-:func:`integrate` is the time loop.
+A subclass declares its ``name``, its :meth:`~FractionalMethod.convergence_order` on smooth
+problems and its weights; the time loop is :func:`fracneuron.solvers.loop.integrate`, written once.
+The schemes: :mod:`~fracneuron.solvers.gl`, :mod:`~fracneuron.solvers.l1`,
+:mod:`~fracneuron.solvers.product`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import torch
 from ..order import FractionalOrder
 from .implicit import FixedPoint, Solve
 
-__all__ = ["FractionalMethod", "MemoryChoice", "integrate"]
+__all__ = ["FractionalMethod", "MemoryChoice", "with_history"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class FractionalMethod:
         accepts_linear: can take ``options['linear']`` implicitly.
         engines: memory engines it can use by name (``"window"`` also for a plain int window).
         option_names: its own options (beyond memory, memory_options, coefficients, linear).
+
+    and the static :meth:`convergence_order`. An instance holds the fractional ``order`` (a
+    :class:`~fracneuron.order.FractionalOrder`: α, coefficients, step size h), its ``memory``
+    choice, the ``linear`` part λ and the implicit ``solve``.
     """
 
     name: ClassVar[str] = ""
@@ -68,8 +75,9 @@ class FractionalMethod:
     option_names: ClassVar[tuple[str, ...]] = ()
 
     @staticmethod
-    def order(alpha: float) -> float:
-        """Convergence order at t = T on problems with a smooth solution."""
+    def convergence_order(alpha: float) -> float:
+        """Convergence order at t = T on problems with a smooth solution, for fractional order α
+        (the error falls as h^p)."""
         raise NotImplementedError
 
     @classmethod
@@ -97,7 +105,7 @@ class FractionalMethod:
                 f"method {self.name!r} keeps its own history: memory must be -1 (all), an int window, "
                 f"or one of {', '.join(map(repr, self.engines))}; got {memory.name!r}"
             )
-        self.fo = order
+        self.order = order  # the fractional order (α, coefficients, step size)
         self.memory = memory
         self.window = memory.window
         self.linear = linear
@@ -108,11 +116,12 @@ class FractionalMethod:
     # ------------------------------------------------------------- helpers
     @property
     def h(self) -> float:
-        return self.fo.step_size
+        """The step size of the grid."""
+        return self.order.step_size
 
     def alpha(self) -> torch.Tensor:
-        """The (single-term) order, float64, shape ``A``."""
-        return self.fo.alphas()[0]
+        """The (single-term) fractional order α, float64, shape ``A``."""
+        return self.order.alphas()[0]
 
     def truncate(self, weights: torch.Tensor, keep: int) -> torch.Tensor:
         """``weights`` with entries from index ``keep`` on set to 0 (a memory window), if any."""
@@ -171,35 +180,6 @@ def multi_term_methods() -> list[str]:
     return [e.name for e in methods if getattr(e.obj, "multi_term", False)]
 
 
-def one_step(method: FractionalMethod, g, t_prev, t_now, y_prev, prepared):
-    """The local part of a step: evaluate g at the start, then the method's update."""
-    g_prev = g(t_prev, y_prev)
-    return method.local(y_prev, g_prev, lambda y: g(t_now, y), prepared), g_prev
-
-
-def integrate(
-    method: FractionalMethod,
-    g: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    y0: torch.Tensor,
-    t: torch.Tensor,
-    run: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
-) -> torch.Tensor:
-    """y_0 … y_{N-1} on the grid ``t`` (stacked, shape ``[N, *y0.shape]``).
-
-    ``run(one_step, *args)`` executes the local part of each step (``fdeint_adjoint`` passes a
-    checkpointing runner); ``g(t, y)`` works in ``y0``'s shape.
-    """
-    method.reset()
-    times = t.unbind(0)
-    states = [y0]
-    y = y0
-    for n in range(1, len(times)):
-        prepared = method.prepare(y, y0)
-        if run is None:
-            y_new, g_prev = one_step(method, g, times[n - 1], times[n], y, prepared)
-        else:
-            y_new, g_prev = run(one_step, method, g, times[n - 1], times[n], y, prepared)
-        method.finish(y_new, g_prev, y)
-        states.append(y_new)
-        y = y_new
-    return torch.stack(states)
+def with_history(known: torch.Tensor, history: torch.Tensor | None) -> torch.Tensor:
+    """``known`` plus a history sum (``known`` itself while there is no past to sum)."""
+    return known if history is None else known + history

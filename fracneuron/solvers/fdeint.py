@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .._checks import check_tensor
-from .base import FractionalMethod, MemoryChoice, integrate
+from .base import FractionalMethod, MemoryChoice
 from .implicit import DEFAULT_MAX_ITER, FixedPoint
 from .inputs import Layout, order_and_layout, uniform_step
+from .loop import integrate
 
 __all__ = ["fdeint", "solve", "memory_choice", "method_class"]
 

@@ -19,13 +19,16 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["Solve", "FixedPoint", "PointwiseNewton", "DEFAULT_MAX_ITER"]
+__all__ = ["Solve", "FixedPoint", "PointwiseNewton", "DEFAULT_MAX_ITER", "IMPLICIT_OPTIONS"]
 
 Rhs = Callable[[torch.Tensor], torch.Tensor]
 #: ``solve(b, c, lam, g, guess) -> y``
 Solve = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None", Rhs, torch.Tensor], torch.Tensor]
 
 DEFAULT_MAX_ITER = 100
+
+#: The options of an implicit method's solve (``fdeint`` checks their values).
+IMPLICIT_OPTIONS = ("tol", "max_iter")
 
 
 def _default_tol(dtype: torch.dtype) -> float:

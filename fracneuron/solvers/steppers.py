@@ -41,7 +41,7 @@ class OdeMethod(FractionalMethod):
         super().__init__(order)
 
     @staticmethod
-    def order(alpha: float) -> float:
+    def convergence_order(alpha: float) -> float:
         return 1.0
 
     def prepare(self, y_prev, rest):

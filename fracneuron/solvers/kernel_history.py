@@ -1,9 +1,9 @@
 r"""History sums with any kernel: the ``exact`` engine's storage and autograd, other weights.
 
 A scheme that remembers its past as Σ_{k=1}^{m} ρ_k x_{m-k} (L1 on the states, product
-integration on the right-hand sides) uses a :class:`KernelMemory`: the preallocated buffer, blocked
-matrix products and O(T·N) backward of :mod:`fracneuron.functional.history`, with the scheme's own
-kernel instead of the Grünwald–Letnikov one. Each call appends x_{m-1} and returns the sum.
+integration on the right-hand sides) uses a :class:`KernelHistory`: the preallocated buffer,
+blocked matrix products and O(T·N) backward of :mod:`fracneuron.functional.history`, with the
+scheme's own kernel instead of the Grünwald–Letnikov one. Each call appends x_{m-1} and returns the sum.
 
 Several kernels over the same past (a predictor's and a corrector's) are one history with one
 weight row per kernel: each step is a single update and a single matrix product for all of them.
@@ -21,7 +21,7 @@ from ..functional.history import BLOCK, Past
 from ..memory.exact import ExactMemory
 from ..order import FractionalOrder
 
-__all__ = ["KernelMemory"]
+__all__ = ["KernelHistory"]
 
 #: ``kernel(R)`` returns ρ_1..ρ_R: ``[R, *A]`` for one kernel, ``[R, K, *A]`` for K of them.
 Kernel = Callable[[int], torch.Tensor]
@@ -31,7 +31,7 @@ _BLOCKED_ROWS = 16
 _BLOCKED_COLUMNS = 64
 
 
-class KernelMemory(ExactMemory):
+class KernelHistory(ExactMemory):
     """Σ_{k=1}^{m} ρ_k x_{m-k} over every stored x (or the last ``window`` of them).
 
     ``kernel`` must return weights that vanish beyond lag ``window`` when a window is given. With
@@ -67,7 +67,7 @@ class KernelMemory(ExactMemory):
         small = rows.shape[1] < _BLOCKED_COLUMNS or weight_rows > _BLOCKED_ROWS
         past.block_size = 1 if small else BLOCK
 
-    def _copy_options(self) -> "KernelMemory":
+    def _copy_options(self) -> "KernelHistory":
         return type(self)(self.kernel, self.window, self.kernels)
 
     def _reversed_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:

@@ -1,15 +1,12 @@
-r"""The built-in ``fdeint`` methods: each a small class with its order, its weights and its update.
+r"""Product-integration methods: schemes on the integral form y(t) = y_0 + I^α f.
 
-Notation: h the step, u = y − y_0 (Caputo acts on the deviation from the initial value), f_j =
-f(t_j, y_j), weights from :mod:`fracneuron.weights` (differentiable in α, exact at α = 1).
+Notation: h the step size, f_j = f(t_j, y_j), weights from :mod:`fracneuron.weights`
+(differentiable in α, exact at α = 1).
 
 ==========  =====================================================  ============  ====================
-name        update                                                 order         α = 1
+name        update                                                 convergence   α = 1
+                                                                   order
 ==========  =====================================================  ============  ====================
-``gl``      y_n = y_{n-1} + s·h·f_{n-1} + c_n (memory engine;      1             explicit Euler
-            multi-term via combined weights)
-``l1``      y_n = y_{n-1} + Γ(2−α)h^α f_n − Σ_{k≥1} b_k (u_{n-k} −  2 − α         backward Euler
-            u_{n-k-1}) (implicit; multi-term)
 ``pred``    y_n = y_0 + h^α Σ_j b_{n-1-j} f_j  (product rectangle,  1             explicit Euler
             fractional Adams–Bashforth)
 ``abm``     predictor ``pred``, corrector y_n = y_0 + h^α [a_0      1 + α         PECE (AB1/AM2,
@@ -19,14 +16,13 @@ name        update                                                 order        
             product trapezoid)
 ==========  =====================================================  ============  ====================
 
-``gl``, ``pred``, ``trap`` and ``l1`` are computed in *increment form* y_n = y_{n-1} + (the change
-of the sums), which is the same scheme in exact arithmetic and at α = 1 collapses to the classical
-one-step formula bit for bit: every weight beyond the classical ones is exactly 0. ``abm`` keeps
+``pred`` and ``trap`` are computed in *increment form* y_n = y_{n-1} + (the change of the sums),
+which is the same scheme in exact arithmetic and at α = 1 collapses to the classical one-step
+formula bit for bit: every weight beyond the classical ones is exactly 0. ``abm`` keeps
 Diethelm–Ford–Freed's integral form (its corrector defects must not accumulate).
 
-Histories: ``gl`` through a memory engine (``exact``, ``window``, ``soe``, plugins); the others
-through :class:`~fracneuron.solvers.histories.KernelMemory`. The product-integration methods hold
-the newest right-hand side out of the history sum (it is known only inside the step) and add it
+The histories of f are :class:`~fracneuron.solvers.kernel_history.KernelHistory` sums. The newest
+right-hand side is held out of the history sum (it is known only inside the step) and added
 pointwise, so every history sum is ready before the step starts.
 """
 
@@ -34,151 +30,12 @@ from __future__ import annotations
 
 import torch
 
-from ..functional.step import fractional_potential
-from ..memory.engine import MemoryEngine
-from ..weights import l1_weights, rectangle_weights, trapezoid_start_weights, trapezoid_weights
-from .base import FractionalMethod, MemoryChoice
-from .histories import KernelMemory
+from ..weights import rectangle_weights, trapezoid_start_weights, trapezoid_weights
+from .base import FractionalMethod, with_history
+from .implicit import IMPLICIT_OPTIONS
+from .kernel_history import KernelHistory
 
-__all__ = [
-    "GrunwaldLetnikov",
-    "L1",
-    "ProductRectangle",
-    "AdamsBashforthMoulton",
-    "ProductTrapezoid",
-    "IMPLICIT_OPTIONS",
-]
-
-IMPLICIT_OPTIONS = ("tol", "max_iter")
-
-
-def _plus(a: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-    return a if b is None else a + b
-
-
-def _engine(memory: MemoryChoice) -> MemoryEngine:
-    from ..plugins import memories
-
-    factory = memories.get(memory.name)
-    try:
-        return factory(**memory.options)
-    except TypeError as exc:
-        raise TypeError(f"invalid memory_options for memory {memory.name!r}: {exc}") from None
-
-
-class GrunwaldLetnikov(FractionalMethod):
-    r"""Explicit Grünwald–Letnikov, the neuron memory's formula (DESIGN.md):
-
-        y_n = y_{n-1} + s·h·f_{n-1} + c_n,   c_n = −Σ_{k=1}^{n} ω_k u_{n-k}
-
-    s = h^{α−1} (multi-term: 1/(h W_0)). With a linear part, −λ y_n is taken at the new step
-    (IMEX): y_n = (y_{n-1} + s h g_{n-1} + c_n)/(1 + s h λ). Any memory engine works here.
-    """
-
-    name = "gl"
-    multi_term = True
-    caches = {"_scale": None}
-
-    @staticmethod
-    def order(alpha: float) -> float:
-        return 1.0
-
-    @classmethod
-    def accepts_memory(cls, name: str) -> bool:
-        return True  # any registered engine (the registry refuses unknown names)
-
-    def __init__(self, order, memory=MemoryChoice(), **kwargs) -> None:
-        self.engine = _engine(memory)
-        super().__init__(order, memory, **kwargs)
-
-    def reset(self) -> None:
-        super().reset()
-        self.engine.reset()
-        self._scale = None
-
-    def detach(self) -> None:
-        self.engine.detach()
-
-    def apply(self, fn) -> None:
-        self.engine.apply(fn)
-
-    def prepare(self, y_prev, rest):
-        self.n += 1
-        if self.fo.is_markovian:
-            return None, None
-        if self._scale is None and not self.fo.unit_scale:
-            self._scale = self.fo.increment_scale(y_prev.dtype, y_prev.device)
-        return self.engine.correction(y_prev - rest, self.fo), self._scale
-
-    def local(self, y_prev, g_prev, rhs, prepared):
-        correction, scale = prepared
-        y = fractional_potential(y_prev, correction, scale, increment=self.h * g_prev)
-        if self.linear is not None:  # −λ·y_n taken at the new step (IMEX)
-            y = y / (1.0 + (1.0 if scale is None else scale) * self.h * self.linear)
-        return y
-
-
-class L1(FractionalMethod):
-    r"""Implicit L1 scheme (Caputo, piecewise-linear interpolation of y):
-
-        y_n = y_{n-1} + g·f(t_n, y_n) − Σ_{k=1}^{n-1} b̃_k (u_{n-k} − u_{n-k-1})
-
-    with b_k = (k+1)^{1−α} − k^{1−α}, g = Γ(2−α)·h^α for one term; for Σ_i c_i D^{α_i} the
-    combined B_k = Σ_i c_i h^{−α_i} b^{(α_i)}_k / Γ(2−α_i), b̃ = B/B_0, g = 1/B_0.
-    The sum is the history Σ_k ρ_k u_{n-k} with ρ_1 = −b̃_1, ρ_k = b̃_{k-1} − b̃_k.
-    """
-
-    name = "l1"
-    multi_term = True
-    option_names = IMPLICIT_OPTIONS
-    caches = {"_scale": None}
-
-    @staticmethod
-    def order(alpha: float) -> float:
-        return 2.0 - alpha
-
-    def reset(self) -> None:
-        super().reset()
-        window = None if self.window is None else self.window + 1
-        self.history = KernelMemory(self._kernel, window)
-        self._scale = None
-
-    def detach(self) -> None:
-        self.history.detach()
-
-    def apply(self, fn) -> None:
-        self.history.apply(fn)
-
-    def weights(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(b̃_0..b̃_n ``[n+1, *A]``, g ``[*A]``), float64."""
-        alphas, coefs = self.fo.alphas(), self.fo.coefficients()
-        h = torch.tensor(self.h, dtype=torch.float64, device=alphas.device)
-        if alphas.shape[0] == 1 and coefs is None:
-            a = alphas[0]
-            return l1_weights(a, n), torch.pow(h, a) * torch.exp(torch.lgamma(2.0 - a))
-        if coefs is None:
-            coefs = torch.ones(alphas.shape[0], dtype=alphas.dtype, device=alphas.device)
-        c = coefs.to(alphas.dtype).reshape(-1, *([1] * (alphas.dim() - 1)))
-        scaled = c * torch.pow(h, -alphas) / torch.exp(torch.lgamma(2.0 - alphas))  # [M, *A]
-        total = sum(scaled[i] * l1_weights(alphas[i], n) for i in range(alphas.shape[0]))
-        return total / total[0], 1.0 / total[0]
-
-    def _kernel(self, R: int) -> torch.Tensor:
-        b = self.weights(R)[0]
-        if self.window is not None:
-            b = self.truncate(b, self.window + 1)
-        return torch.cat([-b[1:2], b[1:R] - b[2 : R + 1]])
-
-    def prepare(self, y_prev, rest):
-        self.n += 1
-        if self._scale is None:
-            self._scale = self.weights(0)[1].to(y_prev.dtype)
-        history = None if self.fo.is_markovian else self.history(y_prev - rest, self.fo)
-        return history, self._scale
-
-    def local(self, y_prev, g_prev, rhs, prepared):
-        history, scale = prepared
-        return self.solve_implicit(_plus(y_prev, history), scale, rhs, self.full_rhs(g_prev, y_prev))
+__all__ = ["ProductRectangle", "AdamsBashforthMoulton", "ProductTrapezoid"]
 
 
 class _ProductIntegration(FractionalMethod):
@@ -203,10 +60,10 @@ class _ProductIntegration(FractionalMethod):
         self._tables: dict[str, torch.Tensor] = {}
         self._constants: tuple | None = None
         self._h_alpha: torch.Tensor | None = None
-        self.sums = None if self._skip_history() else KernelMemory(self._lagged, self._lagged_window(), self.kernels)
+        self.sums = None if self._skip_history() else KernelHistory(self._lagged, self._lagged_window(), self.kernels)
 
     def _skip_history(self) -> bool:
-        return self.increment_form and self.fo.is_markovian
+        return self.increment_form and self.order.is_markovian
 
     def _lagged(self, R: int) -> torch.Tensor:
         """h^α × the weights of lags 2..R+1 (the history sum holds f_{n-2}, f_{n-3}, …)."""
@@ -247,7 +104,7 @@ class _ProductIntegration(FractionalMethod):
         """Append f_{n-2} (if any) and return the (h^α-scaled) history sum; None before step 2."""
         if self._pending is None or self.sums is None:
             return None
-        return self.sums(self._pending, self.fo)
+        return self.sums(self._pending, self.order)
 
     def constants(self, like: torch.Tensor) -> tuple:
         """The method's pointwise constants, built once per sequence by :meth:`make_constants`."""
@@ -278,7 +135,7 @@ class ProductRectangle(_ProductIntegration):
     accepts_linear = False
 
     @staticmethod
-    def order(alpha: float) -> float:
+    def convergence_order(alpha: float) -> float:
         return 1.0
 
     def weights(self, n: int) -> torch.Tensor:
@@ -299,7 +156,7 @@ class ProductRectangle(_ProductIntegration):
     def local(self, y_prev, g_prev, rhs, prepared):
         scaled_b0, history = prepared
         # not addcmul: a fused multiply-add would round differently from Euler's y + h·f at α = 1
-        return _plus(y_prev + scaled_b0 * g_prev, history)
+        return with_history(y_prev + scaled_b0 * g_prev, history)
 
 
 class _Trapezoid(_ProductIntegration):
@@ -328,7 +185,7 @@ class ProductTrapezoid(_Trapezoid):
     option_names = IMPLICIT_OPTIONS
 
     @staticmethod
-    def order(alpha: float) -> float:
+    def convergence_order(alpha: float) -> float:
         return 2.0
 
     def _lagged(self, R: int) -> torch.Tensor:
@@ -352,7 +209,7 @@ class ProductTrapezoid(_Trapezoid):
     def local(self, y_prev, g_prev, rhs, prepared):
         c, scaled_rho1, history, d, f0 = prepared
         f_prev = self.full_rhs(g_prev, y_prev)
-        known = _plus(y_prev + scaled_rho1 * f_prev, history)
+        known = with_history(y_prev + scaled_rho1 * f_prev, history)
         if d is not None:
             known = known + d * (f_prev if f0 is None else f0)
         return self.solve_implicit(known, c, rhs, f_prev)
@@ -375,7 +232,7 @@ class AdamsBashforthMoulton(_Trapezoid):
     option_names = ("corrector_iters",)
 
     @staticmethod
-    def order(alpha: float) -> float:
+    def convergence_order(alpha: float) -> float:
         return 1.0 + alpha
 
     def reset(self) -> None:
@@ -426,7 +283,7 @@ class AdamsBashforthMoulton(_Trapezoid):
         pair, c, sums, e, f0, offset = prepared
         f_prev = self.full_rhs(g_prev, y_prev)
         # predictor y^P = Y + h^α b_0 f_{n-1} + its sum; corrector's known part likewise with a_1
-        y, known = _plus(torch.addcmul(offset, pair, f_prev), sums).unbind(0)
+        y, known = with_history(torch.addcmul(offset, pair, f_prev), sums).unbind(0)
         known = torch.addcmul(known, e, f_prev if f0 is None else f0)
         for _ in range(self.corrector_iters):
             y = torch.addcmul(known, c, rhs(y))
