@@ -55,7 +55,7 @@ BLOCK_ENV = "FRACNEURON_BLOCK_PLUGINS"
 
 #: plugin name -> module registered as a default plugin
 DEFAULT_PLUGINS: dict[str, str] = {
-    "builtin": "fracneuron.plugins.builtin",
+    "builtin": "fracneuron.builtin_plugins",
     "spikingjelly": "fracneuron_spikingjelly.plugin",
     "snntorch": "fracneuron_snntorch.plugin",
 }

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from .hookspecs import hookimpl
+from .plugins.hookspecs import hookimpl
 
 
 @hookimpl
 def fracneuron_register_memories(register):
-    from ..memory.exact import ExactMemory
-    from ..memory.soe import SoeMemory
-    from ..memory.window import WindowMemory
+    from .memory.exact import ExactMemory
+    from .memory.soe import SoeMemory
+    from .memory.window import WindowMemory
 
     register("exact", ExactMemory)
     register("window", WindowMemory)
@@ -18,7 +18,7 @@ def fracneuron_register_memories(register):
 
 @hookimpl
 def fracneuron_register_surrogates(register):
-    from ..surrogate import builtin_factories
+    from .surrogate import builtin_factories
 
     for name, factory, aliases in builtin_factories():
         register(name, factory, aliases=aliases)
@@ -26,9 +26,9 @@ def fracneuron_register_surrogates(register):
 
 @hookimpl
 def fracneuron_register_methods(register):
-    from ..solvers.gl import GrunwaldLetnikov
-    from ..solvers.l1 import L1
-    from ..solvers.product import AdamsBashforthMoulton, ProductRectangle, ProductTrapezoid
+    from .solvers.gl import GrunwaldLetnikov
+    from .solvers.l1 import L1
+    from .solvers.product import AdamsBashforthMoulton, ProductRectangle, ProductTrapezoid
 
     register("gl", GrunwaldLetnikov, aliases=("glmulti",))
     register("l1", L1)
