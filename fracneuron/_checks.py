@@ -19,6 +19,7 @@ __all__ = [
     "check_finite",
     "check_choice",
     "check_tensor",
+    "refuse_graph_inputs",
 ]
 
 
@@ -125,3 +126,14 @@ def check_tensor(value: object, name: str) -> torch.Tensor:
     if not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
     return value
+
+
+def refuse_graph_inputs(value, name: str, flag: str) -> None:
+    """A module owns its α and coefficients (parameters or buffers): a tensor that requires grad
+    would silently stop receiving gradients there, so it is refused with the way to train it."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if any(isinstance(v, torch.Tensor) and v.requires_grad for v in items):
+        raise ValueError(
+            f"{name} is a tensor that requires grad, but a fractional module keeps its own {name}: pass "
+            f"{flag}=True to train it (the tensor's values are the start), or pass {name}.detach()"
+        )

@@ -88,13 +88,13 @@ def fractionalize(
         per_neuron=per_neuron,
         memory_options=dict(memory_options or {}),
     )
-    FractionalMemory(**options.memory_kwargs())  # validates alpha, memory name and options up front
+    options.validate()  # alpha, memory name and options fail before anything is swapped
 
     swapped = 0
     for module in model.modules():
         if isinstance(module, BaseNeuron):
             device_like = next(iter(module.parameters()), None)
-            module.memory = FractionalMemory(**options.memory_kwargs(), step_size=module.step_size)
+            module.memory = FractionalMemory.from_options(options, module.step_size)
             if device_like is not None:
                 module.memory.to(device_like.device)
             module.reset()

@@ -15,20 +15,10 @@ from typing import Any
 
 import torch
 
-from ._checks import check_alpha_list
+from ._checks import check_alpha_list, refuse_graph_inputs
+from .memory.engine import engine_for
 
-__all__ = ["FractionalOptions", "refuse_graph_inputs"]
-
-
-def refuse_graph_inputs(value, name: str, flag: str) -> None:
-    """A module owns its α and coefficients (parameters or buffers): a tensor that requires grad
-    would silently stop receiving gradients there, so it is refused with the way to train it."""
-    items = value if isinstance(value, (list, tuple)) else [value]
-    if any(isinstance(v, torch.Tensor) and v.requires_grad for v in items):
-        raise ValueError(
-            f"{name} is a tensor that requires grad, but a fractional module keeps its own {name}: pass "
-            f"{flag}=True to train it (the tensor's values are the start), or pass {name}.detach()"
-        )
+__all__ = ["FractionalOptions"]
 
 
 def _check_flag(value, name: str) -> None:
@@ -62,8 +52,6 @@ class FractionalOptions:
 
     def validate(self) -> "FractionalOptions":
         """Raise ``ValueError``/``TypeError`` naming the first bad option; return ``self``."""
-        from .memory.engine import MemoryEngine, engine_named
-
         refuse_graph_inputs(self.alpha, "alpha", "learn_alpha")
         refuse_graph_inputs(self.coefficients, "coefficients", "learn_coefficients")
         alphas, _ = check_alpha_list(self.alpha, self.coefficients)
@@ -73,13 +61,7 @@ class FractionalOptions:
             raise ValueError("per_neuron=True takes a float or list alpha, not a per-neuron tensor")
         if not isinstance(self.memory_options, dict):
             raise TypeError(f"memory_options must be a dict of engine options, got {type(self.memory_options).__name__}")
-        if isinstance(self.memory, MemoryEngine):
-            if self.memory_options:
-                raise ValueError("memory_options are for a memory given by name, not an engine instance")
-        elif isinstance(self.memory, str):
-            engine_named(self.memory, dict(self.memory_options))  # the engine checks its own options
-        else:
-            raise TypeError(f"memory must be an engine name or a MemoryEngine, got {type(self.memory).__name__}")
+        engine_for(self.memory, self.memory_options)  # the engine checks its own options
         return self
 
     def memory_kwargs(self) -> dict:

@@ -21,8 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._checks import check_alpha, check_alpha_list, check_positive
-from .options import refuse_graph_inputs
+from ._checks import check_alpha, check_alpha_list, check_positive, refuse_graph_inputs
 from .weights import combined_gl_weights
 
 __all__ = ["FractionalOrder", "ALPHA_MIN"]

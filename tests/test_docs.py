@@ -29,6 +29,7 @@ PAGES = [
     "guides/spikede.html",
     "guides/native.html",
     "guides/plugins.html",
+    "architecture.html",
     "memory.html",
     "results/index.html",
     "changelog.html",

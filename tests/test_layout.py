@@ -97,6 +97,25 @@ def test_the_checker_finds_a_circle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def _layer(module: str) -> str:
+    """The layer a module belongs to: a subpackage or top-level module of fracneuron
+    (``fracneuron.memory``, ``fracneuron.order``), an adapter package, a benchmark script."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "fracneuron" else parts[0]
+
+
+def test_layers_import_each_other_without_circles():
+    # Stricter than modules: memory may not reach up into solvers even from inside a function.
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        graph.setdefault(_layer(module), set()).update(
+            _layer(name) for name in _imported(module, path, modules) if _layer(name) != _layer(module)
+        )
+    assert _cycles(graph) == []
+    assert graph["fracneuron.plugins"] == set()  # the registries sit at the bottom
+
+
 def test_no_module_over_400_lines():
     long = {str(path.relative_to(ROOT)): n for path in _modules().values() if (n := len(path.read_text().splitlines())) > 400}
     assert long == {}

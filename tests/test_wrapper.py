@@ -14,6 +14,7 @@ from torch import nn
 import fracneuron as fn
 from fracneuron.neuron import ALIFNeuron, IFNeuron, LIFNeuron
 from fracneuron.memory import FractionalMemory
+from fracneuron.solvers.steppers import use_method
 
 F64 = torch.float64
 METHODS = ["gl", "l1", "pred", "abm", "trap"]
@@ -334,7 +335,7 @@ def test_method_memory_without_a_method_is_the_fractional_memory():
     torch.manual_seed(11)
     a, b = LIFNeuron(alpha=0.6), LIFNeuron(alpha=0.6)
     b.memory = FractionalMemory(0.6)
-    b.memory.use("gl")
+    use_method(b.memory, "gl")
     x = torch.rand(20, 3, 4) * 3
     assert torch.equal(torch.stack([a(x_k) for x_k in x]), torch.stack([b(x_k) for x_k in x]))
     assert math.isclose(float(b.alpha), 0.6)
@@ -347,7 +348,7 @@ def test_method_memory_detach_keeps_values_and_cuts_the_graph(method):
     def neuron():
         cell = LIFNeuron(tau=2.0, alpha=0.6)
         cell.memory = FractionalMemory(0.6)
-        cell.memory.use(method, memory_choice(-1), 1.0)
+        use_method(cell.memory, method, memory_choice(-1), 1.0)
         return cell
 
     torch.manual_seed(12)

@@ -14,7 +14,6 @@ import copy
 from torch import nn
 
 from fracneuron.adapter import FractionalOptions
-from fracneuron.memory import FractionalMemory
 
 from .supported_neurons import family_of, snntorch_ancestor
 from .neuron import FractionalNeuron
@@ -103,7 +102,7 @@ def fractionalize_model(model: nn.Module, options: FractionalOptions) -> int:
     neurons = [m for m in model.modules() if _is_snntorch_neuron(m)]
     if not neurons:
         return 0
-    FractionalMemory(**options.memory_kwargs())  # bad options fail before any swap
+    options.validate()  # bad options fail before any swap
     for module in neurons:
         family_of(type(module))
         _check_state_function(module)

@@ -113,7 +113,7 @@ class FractionalNeuron:
         options = self._frac_options(kwargs)
         # Validate before the native constructor appends self to SpikingNeuron.instances.
         try:
-            FractionalMemory(**options.memory_kwargs())
+            options.validate()
         except ValueError as exc:
             order_arg = self._frac_family.order_arg
             raise ValueError(str(exc) if order_arg == "alpha" else f"{order_arg}: {exc}") from None
@@ -136,7 +136,7 @@ class FractionalNeuron:
         """Give this (already constructed) neuron a fresh fractional memory."""
         step = self._frac_family.step_attr
         step_size = float(getattr(self, step)) if step else 1.0
-        memory = FractionalMemory(**options.memory_kwargs(), step_size=step_size)
+        memory = FractionalMemory.from_options(options, step_size)
         self.memory = memory.to(self.threshold.device)
         self._frac_returned: torch.Tensor | None = None  # the mem this module returned last step
         self._frac_graph = False  # ... and whether it carried an autograd graph

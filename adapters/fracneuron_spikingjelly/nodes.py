@@ -41,10 +41,10 @@ from spikingjelly.activation_based import functional
 from spikingjelly.activation_based.base import MemoryModule
 
 from fracneuron.functional.step import fractional_potential
-from fracneuron.memory import FractionalMemory
-from fracneuron.memory import StateShapeError
+from fracneuron.memory import FractionalMemory, StateShapeError
 from fracneuron.memory.engine import MemoryEngine
 from fracneuron.memory.state import FractionalState
+from fracneuron.options import FractionalOptions
 
 __all__ = [
     "STATE",
@@ -94,15 +94,16 @@ class FractionalNode:
         per_neuron: one α per neuron, shaped by the first input (run one step before building
             the optimizer when it is also learnable).
         """
-        fractional_memory = FractionalMemory(  # validates before the native constructor runs
-            alpha,
-            memory,
+        options = FractionalOptions(
+            alpha=alpha,
+            memory=memory,
             coefficients=coefficients,
             learn_alpha=learn_alpha,
             learn_coefficients=learn_coefficients,
             per_neuron=per_neuron,
-            memory_options=memory_options,
+            memory_options=dict(memory_options or {}),
         )
+        fractional_memory = FractionalMemory.from_options(options.validate())  # before the native constructor runs
         super().__init__(*args, **kwargs)
         self.attach_memory(fractional_memory)
 

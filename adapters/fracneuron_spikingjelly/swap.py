@@ -36,7 +36,7 @@ def _device_of(node: nn.Module) -> torch.device:
 
 def make_fractional(node: nn.Module, options: FractionalOptions) -> None:
     """Give one supported node (native or already fractional) a new memory, in place; reset it."""
-    memory = FractionalMemory(**options.memory_kwargs()).to(_device_of(node))
+    memory = FractionalMemory.from_options(options).to(_device_of(node))
     if not isinstance(node, FractionalNode):
         if "memory" in node.__dict__ or "memory" in node._modules or hasattr(type(node), "memory"):
             raise TypeError(

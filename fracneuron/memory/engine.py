@@ -22,7 +22,7 @@ import torch
 if TYPE_CHECKING:  # annotations only: the order module sits above the engines' protocol
     from ..order import FractionalOrder
 
-__all__ = ["MemoryEngine", "StateShapeError", "engine_named"]
+__all__ = ["MemoryEngine", "StateShapeError", "engine_for", "engine_named"]
 
 
 class StateShapeError(ValueError):
@@ -123,3 +123,13 @@ def engine_named(name: str, options: dict) -> MemoryEngine:
         raise TypeError(f"invalid options for memory {name!r}: {exc}") from None
 
 
+def engine_for(memory, memory_options: dict | None):
+    """The engine ``memory`` names (with its ``memory_options``), or ``memory`` itself when it is
+    an engine instance; raises naming the argument otherwise."""
+    if isinstance(memory, MemoryEngine):
+        if memory_options:
+            raise ValueError("memory_options are for a memory given by name, not an engine instance")
+        return memory
+    if isinstance(memory, str):
+        return engine_named(memory, dict(memory_options or {}))
+    raise TypeError(f"memory must be an engine name or a MemoryEngine, got {type(memory).__name__}")

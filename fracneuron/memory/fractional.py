@@ -30,15 +30,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from ..functional.step import fractional_potential
-from ..options import FractionalOptions
 from ..order import FractionalOrder
-from .engine import MemoryEngine, engine_named
+from .engine import MemoryEngine, engine_for
 from .state import FractionalState
+
+if TYPE_CHECKING:  # annotations only: the options sit above the memory
+    from ..options import FractionalOptions
 
 __all__ = ["FractionalMemory", "RUNAWAY"]
 
@@ -124,14 +127,7 @@ class FractionalMemory(nn.Module):
             per_neuron=per_neuron,
             step_size=step_size,
         )
-        if isinstance(memory, MemoryEngine):
-            if memory_options:
-                raise ValueError("memory_options are for a memory given by name, not an engine instance")
-            engine = memory
-        elif isinstance(memory, str):
-            engine = engine_named(memory, dict(memory_options or {}))
-        else:
-            raise TypeError(f"memory must be an engine name or a MemoryEngine, got {type(memory).__name__}")
+        engine = engine_for(memory, memory_options)
         #: the running sequence (its engine and anchor)
         self.state = FractionalState(engine)
         #: the scheme that charges (explicit GL on :attr:`state` until :meth:`use` picks another)
@@ -211,23 +207,11 @@ class FractionalMemory(nn.Module):
         return fractional_potential(v_prev, self(v_prev), self.increment_scale(v_prev), increment=increment)
 
     # ------------------------------------------------------------------ the scheme
-    def use(self, method: str, memory=None, step_size: float | None = None, options: dict | None = None) -> None:
-        """Charge with ``method`` from now on (and start a new sequence): ``"gl"`` (explicit
-        Grünwald–Letnikov on the memory's state, with the engine ``memory`` chooses), an ``fdeint``
-        method by name (``"l1"``, ``"pred"``, ``"abm"``, ``"trap"``; its own history), or
-        ``"euler"``/``"rk4"`` (α = 1). ``memory`` is a :class:`fracneuron.solvers.MemoryChoice`
-        (default: the current engine), ``step_size`` the grid step h, ``options`` the method's
-        own (``tol``, ``max_iter``, ``corrector_iters``)."""
-        from ..solvers.steppers import method_stepper
-
-        if step_size is not None:
-            self.order.set_step_size(step_size)
-        if method == "gl":
-            if memory is not None:
-                self.state = FractionalState(engine_named(memory.name, dict(memory.options)))
-            self.stepper = ExplicitGL(self)
-        else:
-            self.stepper = method_stepper(method, self.order, memory, dict(options or {}))
+    def use(self, stepper, method: str) -> None:
+        """Charge with ``stepper`` (a :class:`fracneuron.solvers.FractionalMethod` over this
+        memory's order, or :class:`ExplicitGL`) from now on, and start a new sequence; ``method``
+        is its name. :func:`fracneuron.solvers.steppers.use_method` picks a stepper by name."""
+        self.stepper = stepper
         self.method = method
         self.reset()
 

@@ -19,13 +19,16 @@ for good. At α = 1 both are the classical neuron.
 
 from __future__ import annotations
 
+from ..memory.engine import engine_named
+from ..memory.fractional import ExplicitGL, FractionalMemory
+from ..memory.state import FractionalState
 from ..order import FractionalOrder
 from .base import FractionalMethod, MemoryChoice
 from .fdeint import method_class
 from .implicit import DEFAULT_MAX_ITER, PointwiseNewton
 from .odeint import ODE_STEPS
 
-__all__ = ["OdeMethod", "method_stepper"]
+__all__ = ["OdeMethod", "method_stepper", "use_method"]
 
 
 class OdeMethod(FractionalMethod):
@@ -60,3 +63,25 @@ def method_stepper(method: str, order: FractionalOrder, memory: MemoryChoice | N
     solve = PointwiseNewton(options.get("tol"), options.get("max_iter", DEFAULT_MAX_ITER))
     own = {k: options[k] for k in cls.option_names if k in options}
     return cls(order, memory or MemoryChoice(), solve=solve, options=own)
+
+
+def use_method(
+    memory: FractionalMemory,
+    method: str,
+    choice: MemoryChoice | None = None,
+    step_size: float | None = None,
+    options: dict | None = None,
+) -> None:
+    """Make ``memory`` charge with ``method`` from now on (a new sequence starts): ``"gl"``
+    (explicit Grünwald–Letnikov on the memory's own state, with the engine ``choice`` names), an
+    ``fdeint`` method by name (``"l1"``, ``"pred"``, ``"abm"``, ``"trap"``; its own history), or
+    ``"euler"``/``"rk4"`` (α = 1). ``choice`` defaults to the current engine, ``step_size`` is the
+    grid step h, ``options`` the method's own (``tol``, ``max_iter``, ``corrector_iters``)."""
+    if step_size is not None:
+        memory.order.set_step_size(step_size)
+    if method == "gl":
+        if choice is not None:
+            memory.state = FractionalState(engine_named(choice.name, dict(choice.options)))
+        memory.use(ExplicitGL(memory), method)
+    else:
+        memory.use(method_stepper(method, memory.order, choice, dict(options or {})), method)

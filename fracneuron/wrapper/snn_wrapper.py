@@ -56,6 +56,7 @@ from ..options import FractionalOptions
 from ..solvers.fdeint import memory_choice, method_class
 from ..solvers.inputs import uniform_step
 from ..solvers.odeint import ODE_STEPS
+from ..solvers.steppers import use_method
 from .orders import INTEGRATORS, alpha_case, layer_flags, layer_orders, plain_value
 
 __all__ = ["SNNWrapper"]
@@ -228,7 +229,7 @@ class SNNWrapper(nn.Module):
                 raise TypeError(f"{type(neuron).__name__}.memory was replaced after wrapping; wrap the network again")
             if key != self._configuration:
                 neuron.step_size = h
-                neuron.memory.use(method, memory, h, options)
+                use_method(neuron.memory, method, memory, h, options)
             neuron.reset()
         self._configuration = key
 
