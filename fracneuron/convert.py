@@ -86,7 +86,7 @@ def fractionalize(
         coefficients=coefficients,
         learn_coefficients=learn_coefficients,
         per_neuron=per_neuron,
-        memory_options=dict(memory_options or {}),
+        memory_options=memory_options,
     )
     options.validate()  # alpha, memory name and options fail before anything is swapped
 

@@ -50,6 +50,13 @@ class FractionalOptions:
     per_neuron: bool = False
     memory_options: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # None means no options; a dict is copied so that the caller's stays as it was
+        if self.memory_options is None:
+            self.memory_options = {}
+        elif isinstance(self.memory_options, dict):
+            self.memory_options = dict(self.memory_options)
+
     def validate(self) -> "FractionalOptions":
         """Raise ``ValueError``/``TypeError`` naming the first bad option; return ``self``."""
         refuse_graph_inputs(self.alpha, "alpha", "learn_alpha")
@@ -86,8 +93,4 @@ class FractionalOptions:
             keyword = renamed.get(option.name, option.name)
             if keyword in kwargs:
                 found[option.name] = kwargs.pop(keyword)
-        if found.get("memory_options") is None:
-            found.pop("memory_options", None)
-        else:
-            found["memory_options"] = dict(found["memory_options"])
         return cls(**found)

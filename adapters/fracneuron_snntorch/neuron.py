@@ -59,10 +59,6 @@ from .supported_neurons import Family
 
 __all__ = ["FractionalNeuron", "after_reset"]
 
-#: FractionalOptions fields taken from the constructor under their own names.
-_OPTION_ARGS = ("memory", "coefficients", "learn_coefficients", "per_neuron", "memory_options")
-
-
 def after_reset(mem: torch.Tensor, reset: torch.Tensor, threshold: torch.Tensor, mechanism: str) -> torch.Tensor:
     """v̂ = the membrane after snnTorch's reset signal ``reset`` (0/1, same shape) is applied."""
     if mechanism == "subtract":
@@ -124,13 +120,7 @@ class FractionalNeuron:
     def _frac_options(cls, kwargs: dict) -> FractionalOptions:
         """Pop the fractional keywords out of the constructor's ``kwargs``."""
         family = cls._frac_family
-        fields = {name: kwargs.pop(name) for name in _OPTION_ARGS if name in kwargs}
-        if family.order_arg in kwargs:
-            fields["alpha"] = kwargs.pop(family.order_arg)
-        if family.learn_order_arg in kwargs:
-            fields["learn_alpha"] = kwargs.pop(family.learn_order_arg)
-        fields["memory_options"] = dict(fields.get("memory_options") or {})
-        return FractionalOptions(**fields)
+        return FractionalOptions.take(kwargs, alpha=family.order_arg, learn_alpha=family.learn_order_arg)
 
     def _frac_attach(self, options: FractionalOptions) -> None:
         """Give this (already constructed) neuron a fresh fractional memory."""

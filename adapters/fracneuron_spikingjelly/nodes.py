@@ -101,7 +101,7 @@ class FractionalNode:
             learn_alpha=learn_alpha,
             learn_coefficients=learn_coefficients,
             per_neuron=per_neuron,
-            memory_options=dict(memory_options or {}),
+            memory_options=memory_options,
         )
         fractional_memory = FractionalMemory.from_options(options.validate())  # before the native constructor runs
         super().__init__(*args, **kwargs)

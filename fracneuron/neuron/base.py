@@ -133,7 +133,7 @@ class BaseNeuron(nn.Module):
             coefficients=coefficients,
             learn_coefficients=learn_coefficients,
             per_neuron=per_neuron if per_neuron_alpha is None else bool(per_neuron or per_neuron_alpha),
-            memory_options=dict(memory_options or {}),
+            memory_options=memory_options,
         )
         self.memory = FractionalMemory.from_options(options.validate(), step_size)
         self.v: torch.Tensor | None = None
