@@ -18,7 +18,7 @@ import fracneuron as fn
 from fracneuron import cli, plugins, surrogate
 from fracneuron.memory.exact import ExactMemory
 
-from test_plugins import make_distribution
+from distributions import make_distribution
 
 HEADER = """\
 from fracneuron.adapter import Adapter

@@ -730,7 +730,7 @@ def test_the_example_network_is_made_fractional_in_one_call():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).parents[1] / "examples" / "spikingjelly_swap.py"
+    path = Path(__file__).resolve().parents[3] / "examples" / "spikingjelly_swap.py"
     spec = importlib.util.spec_from_file_location("spikingjelly_swap", path)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)

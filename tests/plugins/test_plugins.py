@@ -19,6 +19,8 @@ from fracneuron.memory.exact import ExactMemory
 from fracneuron.plugins import MEMORIES, Registry, manager
 from fracneuron.plugins.registry import Table
 
+from distributions import make_distribution
+
 THIRD_PARTY = textwrap.dedent(
     """
     import torch
@@ -76,14 +78,6 @@ THIRD_PARTY = textwrap.dedent(
         register("stepwise", lambda scale=None: SpikeFunction("stepwise", stepwise_derivative, scale or 0.5))
     """
 )
-
-
-def make_distribution(root, dist_name, module_name, source, entry_name):
-    (root / f"{module_name}.py").write_text(source)
-    info = root / f"{dist_name}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[fracneuron]\n{entry_name} = {module_name}\n")
 
 
 @pytest.fixture

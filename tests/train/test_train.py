@@ -26,7 +26,7 @@ from fracneuron.train.cli import config_from_args
 from fracneuron.train.config import ConfigError, parse_alpha
 from fracneuron.train.models import build, fractional_orders
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny(tmp_path: Path, **overrides) -> TrainConfig:
