@@ -8,7 +8,8 @@ import torch
 
 import fracneuron as fn
 from fracneuron.memory import StateShapeError
-from fracneuron.weights import gl_weights
+
+import reference
 
 F64 = torch.float64
 
@@ -52,22 +53,8 @@ def test_alpha_one_is_the_euler_update_exactly():
 
 
 def direct_reference(x, f, alpha, coefficients=None, window=None, v0=0.0):
-    """DESIGN.md's formula written out: H_n = v0 + s Δ_n − Σ_{k=1..n} w̃_k (v_{n−k} − v0)."""
-    T = x.shape[0]
-    alphas = [alpha] if not isinstance(alpha, list) else alpha
-    if coefficients is None and len(alphas) == 1:
-        w, s = gl_weights(alphas[0], T), 1.0
-    else:
-        c = coefficients or [1.0] * len(alphas)
-        total = sum(ci * gl_weights(ai, T) for ai, ci in zip(alphas, c))
-        w, s = total / total[0], 1.0 / total[0]
-    if window is not None:
-        w = torch.cat([w[: window + 1], torch.zeros_like(w[window + 1 :])])
-    v = [torch.full_like(x[0], v0)]
-    for n in range(1, T + 1):
-        history = sum(w[k] * (v[n - k] - v0) for k in range(1, n + 1))
-        v.append(v0 + s * f(v[n - 1], x[n - 1]) - history)
-    return torch.stack(v[1:])
+    """DESIGN.md's formula written out (tests/reference.py): H_n = v0 + s Δ_n − Σ_{k=1..n} w̃_k (v_{n−k} − v0)."""
+    return torch.stack(reference.gl_run(x, lambda xn, v: f(v, xn), alpha, coefficients, v0=v0, window=window))
 
 
 def run_engine(x, f, alpha, memory="exact", v0=0.0, **kw):
@@ -189,14 +176,7 @@ def test_detach_gives_truncated_bptt_equal_to_a_hand_detached_run():
     # hand-detached: the first 30 states are constants, the last 18 steps are differentiated
     alpha = torch.tensor([0.6], dtype=F64, requires_grad=True)
     xw2 = x[30:].clone().requires_grad_()
-    w = gl_weights(alpha[0], 48)
-    with torch.no_grad():
-        past = [torch.zeros(3, dtype=F64)]
-        for n in range(1, 31):
-            past.append(drive(past[n - 1], x[n - 1]) - sum(gl_weights(0.6, 48)[k] * past[n - k] for k in range(1, n + 1)))
-    states = list(past)
-    for n in range(31, 49):
-        states.append(drive(states[n - 1], xw2[n - 31]) - sum(w[k] * states[n - k] for k in range(1, n + 1)))
+    states = reference.gl_run(torch.cat([x[:30], xw2]), lambda xn, v: drive(v, xn), alpha[0], detach_at=[31])
     gx2, ga2 = torch.autograd.grad(states[-1].sum(), (xw2, alpha))
     torch.testing.assert_close(gx, gx2, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(ga, ga2, rtol=1e-10, atol=1e-12)

@@ -26,6 +26,8 @@ from fracneuron.order import FractionalOrder
 from fracneuron.soe_fit import fit_rates, soe_amplitudes, tail_error
 from fracneuron.weights import combined_gl_weights, correction_weights, gl_weights, gl_weights_at
 
+import reference
+
 SMALL = dict(block=4, exact_lags=3, horizon=200, tol=1e-4)  # many blocks in few steps, few modes
 
 
@@ -52,8 +54,8 @@ def _fitted_kernel(mem: FractionalMemory, lags: int) -> torch.Tensor:
 
 def _direct(kernel: torch.Tensor, us: torch.Tensor) -> torch.Tensor:
     """c_m = −Σ_{k=1}^{m} ω̂_k u_{m-k} by brute force; kernel [T] or [T, F], us [T, B, F]."""
-    w = kernel.reshape(kernel.shape[0], 1, -1)  # [T, 1, 1 or F]
-    return torch.stack([-(w[:m].flip(0) * us[:m]).sum(0) for m in range(1, us.shape[0] + 1)])
+    lags = [None, *kernel.reshape(kernel.shape[0], 1, -1)]  # lags[k] = ω̂_k, [1, 1 or F]
+    return torch.stack([-reference.history_sum(lags, us, m) for m in range(1, us.shape[0] + 1)])
 
 
 # ------------------------------------------------------------------ weights and fit

@@ -10,7 +10,8 @@ import torch
 
 from fracneuron.memory import StateShapeError
 from fracneuron.neuron import ALIFNeuron, IFNeuron, LIFNeuron
-from fracneuron.weights import gl_weights
+
+import reference
 
 sj_neuron = pytest.importorskip("spikingjelly.activation_based.neuron")
 from spikingjelly.activation_based import surrogate as sj_surrogate  # noqa: E402
@@ -74,19 +75,11 @@ def test_if_with_unit_tau_is_spikingjelly_ifnode(mode):
 
 
 def lif_reference(x, alpha, tau, threshold, hard, v_reset):
-    """charge → fire → reset with the explicit GL charge written out (DESIGN.md)."""
+    """charge → fire → reset with the explicit GL charge written out (DESIGN.md, tests/reference.py)."""
     v0 = v_reset if hard else 0.0
-    T = x.shape[0]
-    w = gl_weights(alpha, T)
-    v = [torch.full_like(x[0], v0)]
-    spikes = []
-    for n in range(1, T + 1):
-        increment = (x[n - 1] - (v[n - 1] - v0)) / tau
-        h = v0 + increment - sum(w[k] * (v[n - k] - v0) for k in range(1, n + 1))
-        s = (h >= threshold).to(x.dtype)
-        v.append(s * v_reset + (1 - s) * h if hard else h - threshold * s)
-        spikes.append(s)
-    return torch.stack(spikes), v[-1]
+    fire = reference.threshold_fire(threshold, v_reset if hard else None)
+    steps = reference.gl_run(x, lambda xn, v: (xn - (v - v0)) / tau, alpha, v0=v0, fire=fire)
+    return torch.stack([spike for spike, _ in steps]), steps[-1][1]
 
 
 @pytest.mark.parametrize("alpha", [0.3, 0.7])
@@ -271,17 +264,17 @@ def test_refractory_membrane_enters_the_fractional_history():
     for xt in x:
         lif(xt)
         got.append(lif.v)
-    w = gl_weights(alpha, x.shape[0]).tolist()
-    history = [torch.zeros_like(x[0])]
     resting = torch.zeros_like(x[0])
-    for n in range(1, x.shape[0] + 1):
-        v = history[-1]
-        h = (x[n - 1] - v) / 2.0 - sum(w[k] * history[n - k] for k in range(1, n + 1))
+
+    def hold_fire_reset(h, v):  # the held potential is the state, spikes only outside the hold
+        nonlocal resting
         h = torch.where(resting > 0, v, h)
         s = ((h >= 1.0) & (resting == 0)).double()
-        history.append(h - s)
         resting = torch.where(s > 0, torch.full_like(resting, R), (resting - 1).clamp(min=0))
-    torch.testing.assert_close(torch.stack(got), torch.stack(history[1:]), rtol=0, atol=1e-12)
+        return h - s, h - s
+
+    history = reference.gl_run(x, lambda xn, v: (xn - v) / 2.0, alpha, fire=hold_fire_reset)
+    torch.testing.assert_close(torch.stack(got), torch.stack(history), rtol=0, atol=1e-12)
 
 
 def test_trace_and_refractory_state_reset_detach_and_move():

@@ -1,5 +1,5 @@
-"""snnTorch adapter: α = 1 bit-exact against the native neurons, α < 1 against a direct GL reference
-written here, the new-sequence rule, truncated BPTT, learnable α, copying/pickling and bad input."""
+"""snnTorch adapter: α = 1 bit-exact against the native neurons, α < 1 against the direct GL reference
+of tests/reference.py, the new-sequence rule, truncated BPTT, learnable α, copying/pickling and bad input."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from torch import nn
 
 import fracneuron
 from fracneuron.memory import StateShapeError
+
+import reference
 
 snn = pytest.importorskip("snntorch")
 from snntorch import utils as snn_utils  # noqa: E402
@@ -45,61 +47,41 @@ def run(neuron, x, states=1):
 
 
 # --------------------------------------------------------------------------------------------
-# Direct Grünwald–Letnikov reference (independent of fracneuron.weights)
+# The direct Grünwald–Letnikov reference (tests/reference.py) with snnTorch's reset and firing
 # --------------------------------------------------------------------------------------------
-def reference_weights(alpha, n, coefficients=None, h=1.0):
-    """Normalised GL weights w̃_0..w̃_n and the increment scale s (DESIGN.md), float64."""
-
-    def gl(a):
-        a = torch.as_tensor(a, dtype=F64)
-        w = [torch.ones_like(a)]
-        for k in range(1, n + 1):
-            w.append(w[-1] * (1.0 - (a + 1.0) / k))
-        return w
-
-    alphas = alpha if isinstance(alpha, list) else [alpha]
-    if coefficients is None and len(alphas) == 1:
-        a = torch.as_tensor(alphas[0], dtype=F64)
-        return gl(a), h ** (a - 1.0)
-    coefficients = coefficients or [1.0] * len(alphas)
-    terms = [(c * h ** (-a), gl(a)) for a, c in zip(alphas, coefficients)]
-    total = [sum(scale * w[k] for scale, w in terms) for k in range(n + 1)]
-    return [t / total[0] for t in total], 1.0 / (h * total[0])
+def _reset_native(base, mechanism, r):
+    return {"subtract": base - r * THRESHOLD, "zero": (1 - r) * base, "none": base}[mechanism]
 
 
 def reference_run(x, charge, mechanism, reset_delay=True, alpha=0.6, coefficients=None, h=1.0):
     """H_n = v0 + s Δ_n − Σ_{k=1}^{n} w̃_k v̂_{n-k} (v0 = 0) with snnTorch's reset and firing.
 
-    ``charge(state, mem, v_hat, r, x_n)`` returns snnTorch's native new membrane (and updates the
-    synaptic/recurrent entries of ``state``). Returns lists of spikes, mems and states."""
-    T = x.shape[0]
-    w, s = reference_weights(alpha, T, coefficients, h)
-    mem = torch.zeros_like(x[0])
-    state = {"syn": torch.zeros_like(x[0]), "spk": torch.zeros_like(x[0])}
-    history, spikes, mems, syns = [], [], [], []
-    for n in range(1, T + 1):
-        r = (mem > THRESHOLD).to(x.dtype)
-        v_hat = {"subtract": mem - r * THRESHOLD, "zero": (1 - r) * mem, "none": mem}[mechanism]
-        history.append(v_hat)
-        delta = charge(state, mem, v_hat, r, x[n - 1]) - v_hat
-        potential = s * delta - sum(w[k] * history[n - k] for k in range(1, n + 1))
+    The state in the history is v̂, the membrane after snnTorch's reset of the previous step's mem
+    (r = mem > threshold). ``charge(state, mem, v_hat, r, x_n)`` returns snnTorch's native new
+    membrane (and updates the synaptic/recurrent entries of ``state``); Δ_n = charge − v̂.
+    Returns lists of spikes, mems and states."""
+    zeros = torch.zeros_like(x[0])
+    state = {"syn": zeros, "spk": zeros, "mem": zeros, "r": zeros}
+
+    def increment(x_n, v_hat):
+        return charge(state, state["mem"], v_hat, state["r"], x_n) - v_hat
+
+    def fire(potential, v_hat):
         spk = (potential > THRESHOLD).to(x.dtype)
         mem = potential
         if not reset_delay:
-            do_reset = spk - r
+            do_reset = spk - state["r"]
             if mechanism == "subtract":
                 mem = potential - do_reset * THRESHOLD
             elif mechanism == "zero":
                 mem = potential - do_reset * potential
-        state["spk"] = spk
-        spikes.append(spk)
-        mems.append(mem)
-        syns.append(state["syn"])
+        r = (mem > THRESHOLD).to(x.dtype)
+        state.update(spk=spk, mem=mem, r=r)
+        return (spk, mem, state["syn"]), _reset_native(mem, mechanism, r)
+
+    steps = reference.gl_run(x, increment, alpha, coefficients, h=h, fire=fire)
+    spikes, mems, syns = (list(column) for column in zip(*steps))
     return spikes, mems, syns
-
-
-def _reset_native(base, mechanism, r):
-    return {"subtract": base - r * THRESHOLD, "zero": (1 - r) * base, "none": base}[mechanism]
 
 
 def leaky_charge(mechanism):
@@ -398,7 +380,7 @@ def test_truncated_bptt_gradient_matches_hand_detached_reference():
 
     # reference: the GL recursion, detached by hand
     fc.zero_grad()
-    w, _ = reference_weights(0.6, 3 * K)
+    w, _ = reference.combined_weights(0.6, 3 * K)
     mem, history, mems = torch.zeros(B, N, dtype=F64), [], []
     for n in range(1, 3 * K + 1):
         if n - 1 in (K, 2 * K):

@@ -1,6 +1,6 @@
 """SpikingJelly adapter: bit-exact at α = 1, the GL reference at α < 1, SpikingJelly behaviour kept.
 
-The reference below is written from DESIGN.md's formula only (no fracneuron code):
+The reference is tests/reference.py, written from DESIGN.md's formula only (no fracneuron code):
 
     H_n = v0 + s·Δ_n − Σ_{k=1..n} w̃_k (v_{n−k} − v0),    w_0 = 1, w_k = w_{k−1}(1 − (α+1)/k)
 
@@ -18,6 +18,8 @@ from torch import nn
 
 import fracneuron as fn
 from fracneuron.memory import StateShapeError
+
+from reference import gl_run, threshold_fire
 
 pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402
@@ -43,46 +45,16 @@ def run(node, x):
 
 
 # ----------------------------------------------------------------------------- reference
-def gl_weights(alpha, n):
-    w = [1.0]
-    for k in range(1, n + 1):
-        w.append(w[-1] * (1.0 - (alpha + 1.0) / k))
-    return w
-
-
-def combined_weights(alphas, coefficients, n):
-    """(w̃_0..n, s) of Σ_i c_i D^{α_i} at h = 1."""
-    coefficients = coefficients or [1.0] * len(alphas)
-    per_term = [gl_weights(a, n) for a in alphas]
-    W = [sum(c * w[k] for c, w in zip(coefficients, per_term)) for k in range(n + 1)]
-    return [Wk / W[0] for Wk in W], 1.0 / W[0]
-
-
 def reference(x, increment, v_init, alphas, coefficients=None, threshold=1.0, v_reset=0.0, window=None, spiking=True):
-    """Direct GL stepping of one node; returns (spikes or potentials [T, ...], v after each step).
+    """Direct GL stepping of one node (tests/reference.py); returns (spikes or potentials [T, ...],
+    v after each step).
 
     Caputo: the history is measured from v0 = v_init, the state the sequence starts from."""
-    v0 = v_init
-    n_steps = x.shape[0]
-    w, s = combined_weights(alphas, coefficients, n_steps)
-    if window is not None:
-        w = [wk if k <= window else 0.0 for k, wk in enumerate(w)]
-    history = [torch.full_like(x[0], v_init)]
-    outputs, potentials = [], []
-    for n in range(1, n_steps + 1):
-        v_prev = history[-1]
-        h = v0 + s * increment(x[n - 1], v_prev) - sum(w[k] * (history[n - k] - v0) for k in range(1, n + 1))
-        if not spiking:
-            history.append(h)
-            outputs.append(h)
-            potentials.append(h)
-            continue
-        spike = (h >= threshold).to(x.dtype)
-        v = h - threshold * spike if v_reset is None else spike * v_reset + (1 - spike) * h
-        history.append(v)
-        outputs.append(spike)
-        potentials.append(v)
-    return torch.stack(outputs), torch.stack(potentials)
+    fire = threshold_fire(threshold, v_reset) if spiking else None
+    steps = gl_run(x, increment, alphas, coefficients, v0=v_init, window=window, fire=fire)
+    if not spiking:
+        return torch.stack(steps), torch.stack(steps)
+    return torch.stack([out for out, _ in steps]), torch.stack([v for _, v in steps])
 
 
 def lif_increment(tau, v0, decay_input=True):
