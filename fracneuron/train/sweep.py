@@ -165,7 +165,7 @@ def markdown(results: dict[Row, list[dict]], *, frameworks: list[str], seeds: li
             ]
     lines += ["## α = 1 in every framework", "",
               "The same network at α = 1 written in each framework (identical initial weights for a seed; "
-              "the three compute the same function, see tests/train/test_train.py).", "",
+              "the three compute the same function, see tests/train/test_models.py).", "",
               "| dataset | " + " | ".join(FRAMEWORKS) + " |", "|---|" + "---|" * len(FRAMEWORKS)]
     for dataset in datasets:
         cells = []

@@ -1,6 +1,7 @@
-"""The ``soe`` memory engine and its kernel fit (issue 6).
+"""fracneuron.memory.soe: the ``soe`` memory engine (issue 6). Its kernel fit is tested in
+tests/test_soe_fit.py, its parallel-in-time path in tests/functional/test_reset_free.py.
 
-Against the exact GL weights (fit), against a direct convolution with the fitted kernel (the
+Against a direct convolution with the fitted kernel (the
 blocked recurrence must be exact to rounding), against the ``exact`` engine (within the
 tolerance the fit promises), through gradcheck (inputs and α, per-neuron and multi-term, across
 detach), and on a spiking LIF layer.
@@ -19,14 +20,13 @@ from torch.func import functional_call
 
 import fracneuron
 from fracneuron.memory import FractionalMemory, StateShapeError
-from fracneuron.functional.reset_free import leaky_integrator
 from fracneuron.memory.soe import SoeMemory
-from fracneuron.neuron import IFNeuron, LIFNeuron
-from fracneuron.order import FractionalOrder
-from fracneuron.soe_fit import fit_rates, soe_amplitudes, tail_error
-from fracneuron.weights import combined_gl_weights, correction_weights, gl_weights, gl_weights_at
+from fracneuron.neuron import LIFNeuron
+from fracneuron.soe_fit import soe_amplitudes
+from fracneuron.weights import correction_weights
 
 import reference
+
 
 SMALL = dict(block=4, exact_lags=3, horizon=200, tol=1e-4)  # many blocks in few steps, few modes
 
@@ -56,50 +56,6 @@ def _direct(kernel: torch.Tensor, us: torch.Tensor) -> torch.Tensor:
     """c_m = −Σ_{k=1}^{m} ω̂_k u_{m-k} by brute force; kernel [T] or [T, F], us [T, B, F]."""
     lags = [None, *kernel.reshape(kernel.shape[0], 1, -1)]  # lags[k] = ω̂_k, [1, 1 or F]
     return torch.stack([-reference.history_sum(lags, us, m) for m in range(1, us.shape[0] + 1)])
-
-
-# ------------------------------------------------------------------ weights and fit
-def test_gl_weights_at_matches_the_recursion():
-    lags = torch.tensor([1, 2, 3, 17, 250, 4000])
-    for a in (0.05, 0.3, 0.7, 0.999, 1.0):
-        w = gl_weights(a, 4000)[lags]
-        assert torch.allclose(gl_weights_at(a, lags), w, rtol=1e-10, atol=0)
-    assert torch.equal(gl_weights_at(1.0, torch.tensor([2, 9])), torch.zeros(2, dtype=torch.float64))
-    alpha = torch.tensor([0.3, 0.8, 0.999], dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda a: gl_weights_at(a, torch.tensor([1, 2, 40])), (alpha,))
-    with pytest.raises(ValueError, match="lags"):
-        gl_weights_at(0.5, torch.tensor([0, 1]))
-
-
-def test_combined_weights_unchanged_by_the_refactor():
-    alphas = torch.tensor([[0.3], [0.8]], dtype=torch.float64)
-    w, s = combined_gl_weights(alphas, torch.tensor([1.0, 2.0], dtype=torch.float64), 20, 0.5)
-    c = torch.tensor([1.0, 2.0], dtype=torch.float64).reshape(2, 1) * 0.5 ** (-alphas)
-    expected = (c[0] * gl_weights(alphas[0], 20) + c[1] * gl_weights(alphas[1], 20)) / c.sum(0)
-    assert torch.allclose(w, expected, rtol=1e-14)
-    assert torch.allclose(s, 1 / (0.5 * c.sum(0)))
-
-
-@pytest.mark.parametrize("alpha", [0.2, 0.5, 0.9, 0.99])
-def test_fit_meets_tol_at_every_lag_of_the_horizon(alpha):
-    fit = fit_rates(1e-6, 10_000, 16, alpha, alpha)
-    every_lag = torch.arange(17, 10_001, dtype=torch.float64)
-    assert tail_error(alpha, fit, every_lag) <= 1e-6
-    assert fit.error <= 1e-6
-
-
-def test_modes_stay_below_64_for_tol_1e6_up_to_1e5_steps():
-    for alpha in (0.2, 0.3, 0.5, 0.7, 0.9, 0.99):
-        assert fit_rates(1e-6, 100_000, 16, alpha, alpha).modes <= 64
-    assert fit_rates(1e-6, 100_000, 16, 0.2, 0.99).modes <= 64  # one fit for a whole per-neuron range
-    assert fit_rates(1e-4, 1000, 16, 0.5, 0.5).modes < fit_rates(1e-8, 1000, 16, 0.5, 0.5).modes
-
-
-def test_amplitudes_are_smooth_in_alpha_and_vanish_at_one():
-    fit = fit_rates(1e-4, 1000, 4, 0.3, 0.9)
-    assert torch.equal(soe_amplitudes(torch.tensor(1.0, dtype=torch.float64), fit), torch.zeros(fit.modes, dtype=torch.float64))
-    alpha = torch.tensor([0.3, 0.6, 0.9], dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda a: soe_amplitudes(a, fit), (alpha,))
 
 
 # ------------------------------------------------------------------ engine forward
@@ -343,47 +299,3 @@ def test_engine_describes_itself():
     mem(torch.zeros(1, 2))
     assert engine.modes == engine.fit.modes and f"modes={engine.modes}" in engine.describe()
     assert math.isfinite(engine.fit.error) and engine.fit.error <= 1e-4
-
-
-# ------------------------------------------------------------------ parallel-in-time path
-@pytest.mark.parametrize("neuron, leak", [(LIFNeuron, 1.0), (IFNeuron, 0.0)], ids=["LIF", "IF"])
-@pytest.mark.parametrize(
-    "order",
-    [dict(alpha=0.3), dict(alpha=[0.4, 0.9], coefficients=[1.0, 0.5]), dict(alpha=torch.tensor([0.3, 0.6, 1.0]))],
-    ids=["single", "multi-term", "per-neuron"],
-)
-def test_parallel_path_equals_stepping_a_reset_free_neuron(neuron, leak, order):
-    torch.manual_seed(10)
-    x = torch.randn(200, 2, 3, dtype=torch.float64)
-    layer = neuron(tau=2.0, threshold=1e30, memory="exact", step_size=0.5, spk_reset="hard", v_reset=0.3, **order).double()
-    layer.v = torch.full((2, 3), -0.2, dtype=torch.float64)  # start away from rest
-    v = []
-    for xt in x:
-        layer(xt)
-        v.append(layer.v)
-    fast = leaky_integrator(x, FractionalOrder(step_size=0.5, **order), 2.0, leak=leak, v_rest=0.3, v_init=-0.2)
-    assert torch.allclose(fast, torch.stack(v), rtol=0, atol=1e-12)
-
-
-def test_parallel_path_gradients():
-    torch.manual_seed(11)
-    order = FractionalOrder(0.55, learn_alpha=True).double()
-    x = torch.randn(24, 2, 3, dtype=torch.float64, requires_grad=True)
-    tau = torch.tensor([1.5, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
-    alpha = torch.tensor([0.55], dtype=torch.float64, requires_grad=True)
-
-    class Readout(torch.nn.Module):  # the order as a submodule, so functional_call can swap α
-        def __init__(self):
-            super().__init__()
-            self.order = order
-
-        def forward(self, x, tau):
-            return leaky_integrator(x, self.order, tau)
-
-    readout = Readout()
-
-    def f(x, tau, alpha):
-        return functional_call(readout, {"order.alpha_param": alpha}, (x, tau))
-
-    # fast mode (a random projection of the Jacobian): each evaluation runs a dozen small FFTs
-    assert torch.autograd.gradcheck(f, (x, tau, alpha), fast_mode=True)

@@ -1,7 +1,6 @@
-"""fracneuron.memory: the exact and window engines against analytic solutions, a direct reference,
-Euler at α = 1, gradcheck (inputs and α), truncated BPTT, shapes, dtypes."""
-
-import math
+"""fracneuron.memory.fractional: FractionalMemory over the exact and window engines against the
+direct reference (tests/reference.py), gradcheck (inputs and α), truncated BPTT, shapes, dtypes.
+The analytic solutions are in test_exact.py."""
 
 import pytest
 import torch
@@ -11,45 +10,8 @@ from fracneuron.memory import StateShapeError
 
 import reference
 
+
 F64 = torch.float64
-
-
-def relax(alpha, N, T=5.0, lam=1.0, memory="exact", dtype=F64, **kw):
-    """Explicit GL for D^α v = −λ v, v(0) = 1 (the Caputo anchor)."""
-    h = T / N
-    mem = fn.FractionalMemory(alpha, memory, step_size=h, **kw)
-    v = torch.ones(1, 1, dtype=dtype)
-    trajectory = [v]
-    for _ in range(N):
-        v = mem.step(v, h * (-lam * v))  # v(0) = 1 anchors the history
-        trajectory.append(v)
-    return torch.cat(trajectory).flatten()
-
-
-@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.7, 0.9])
-def test_exact_engine_converges_to_mittag_leffler_with_order_one(alpha):
-    T = 5.0
-    exact = fn.mittag_leffler(alpha, -(T**alpha)).item()
-    errors = [abs(relax(alpha, N)[-1].item() - exact) for N in (100, 200, 400, 800)]
-    orders = [math.log2(errors[i] / errors[i + 1]) for i in range(len(errors) - 1)]
-    assert all(abs(p - 1.0) < 0.1 for p in orders), (errors, orders)
-
-
-def test_whole_trajectory_tracks_mittag_leffler():
-    N, T, alpha = 2000, 5.0, 0.6
-    t = torch.linspace(0, T, N + 1, dtype=F64)
-    v = relax(alpha, N, T)
-    assert (v - fn.mittag_leffler(alpha, -(t**alpha))).abs().max() < 5e-3
-
-
-def test_alpha_one_is_the_euler_update_exactly():
-    for dtype in (torch.float32, F64):
-        N, h = 50, 0.1
-        euler = [torch.ones(1, 1, dtype=dtype)]
-        for _ in range(N):
-            euler.append(euler[-1] + h * (-1.0 * euler[-1]))
-        for learn in (False, True):  # learnable α = 1 goes through the history with zero weights
-            assert torch.equal(relax(1.0, N, T=N * h, dtype=dtype, learn_alpha=learn), torch.cat(euler).flatten())
 
 
 def direct_reference(x, f, alpha, coefficients=None, window=None, v0=0.0):
