@@ -1,6 +1,8 @@
 import pytest
 import torch
 
+from fracneuron import plugins
+
 
 @pytest.fixture(scope="module")
 def single_thread():
@@ -10,3 +12,13 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch):
+    """Rebuild the plugin manager for the test and again afterwards."""
+    monkeypatch.delenv(plugins.DISABLE_AUTOLOAD_ENV, raising=False)
+    monkeypatch.delenv(plugins.BLOCK_ENV, raising=False)
+    plugins.reset_plugin_manager()
+    yield
+    plugins.reset_plugin_manager()

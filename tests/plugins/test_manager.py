@@ -1,9 +1,9 @@
-"""fracneuron.plugins: built-ins through the hooks, a third-party plugin found through an entry
+"""fracneuron.plugins.manager: built-ins through the hooks, a third-party plugin found through an entry
 point (a generated dist-info on sys.path), autoload switch, blocking, broken plugins, loading from
-many threads at once, the CLI. What a plugin may not do is listed in test_bad_input_plugins.py."""
+many threads at once. The registries are tested in test_registry.py, the ``fracneuron plugins``
+command in tests/test_cli.py; what a plugin may not do is listed in tests/test_bad_input_plugins.py."""
 
 import importlib
-import subprocess
 import sys
 import textwrap
 import threading
@@ -13,13 +13,12 @@ import pytest
 import torch
 
 import fracneuron as fn
-from fracneuron import cli, plugins, surrogate
-from fracneuron.adapter import Adapter
+from fracneuron import plugins, surrogate
 from fracneuron.memory.exact import ExactMemory
-from fracneuron.plugins import MEMORIES, Registry, manager
-from fracneuron.plugins.registry import Table
+from fracneuron.plugins import manager
 
 from distributions import make_distribution
+
 
 THIRD_PARTY = textwrap.dedent(
     """
@@ -78,16 +77,6 @@ THIRD_PARTY = textwrap.dedent(
         register("stepwise", lambda scale=None: SpikeFunction("stepwise", stepwise_derivative, scale or 0.5))
     """
 )
-
-
-@pytest.fixture
-def fresh_plugins(monkeypatch):
-    """Rebuild the plugin manager for the test and again afterwards."""
-    monkeypatch.delenv(plugins.DISABLE_AUTOLOAD_ENV, raising=False)
-    monkeypatch.delenv(plugins.BLOCK_ENV, raising=False)
-    plugins.reset_plugin_manager()
-    yield
-    plugins.reset_plugin_manager()
 
 
 @pytest.fixture
@@ -227,99 +216,6 @@ def test_a_failed_load_leaves_the_registries_unloaded_and_the_next_lookup_retrie
         assert plugins.plugin_sources()["flaky"] == "default plugin"
     finally:
         sys.modules.pop("fracneuron_flaky", None)
-
-
-def test_a_registry_whose_loader_fails_stays_unloaded():
-    attempts = []
-
-    def loader():
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise OSError("not yet")
-        return Table().adding(MEMORIES.entry("tape", ExactMemory, "test"), "memory")
-
-    registry = Registry(MEMORIES, loader)
-    with pytest.raises(OSError, match="not yet"):
-        registry.get("tape")
-    assert registry.get("tape") is ExactMemory
-    assert registry.names() == ["tape"] and len(attempts) == 2  # loaded once it worked, then kept
-
-
-def test_direct_registrations_are_checked_like_a_plugins(fresh_plugins):
-    with pytest.raises(ValueError, match=r"memory 'tape' must be callable"):
-        plugins.memories.add("tape", 3, "someone")
-    with pytest.raises(ValueError, match=r"adapter 'mine' must be a fracneuron.adapter.Adapter instance"):
-        plugins.adapters.add("mine", "adapter", "someone")
-    assert "tape" not in plugins.memories and "mine" not in plugins.adapters
-
-
-def test_duplicate_names_are_refused(fresh_plugins):
-    with pytest.raises(ValueError, match="memory 'exact' is already registered by plugin 'builtin'"):
-        plugins.memories.add("exact", object, "someone")
-
-
-def test_unknown_names_list_the_choices(fresh_plugins):
-    with pytest.raises(ValueError, match=r"unknown method 'rk45'; choose one of"):
-        plugins.methods.get("rk45")
-
-
-def test_plugins_command_lists_everything():
-    out = subprocess.run([sys.executable, "-m", "fracneuron", "plugins"], capture_output=True, text=True, check=True).stdout
-    for section in ("plugins:", "adapters:", "memories:", "methods:", "surrogates:"):
-        assert section in out
-    assert "spikingjelly" in out and "snntorch" in out
-    assert "exact" in out and "[plugin: builtin]" in out
-    assert "arctan_surrogate" in out
-
-
-def test_plugins_command_lists_a_broken_plugin_and_exits_0(tmp_path):
-    # issue 11 item 15: `fracneuron plugins` tracebacked on a plugin whose hook raises
-    broken = textwrap.dedent(
-        """
-        from fracneuron.plugins import hookimpl
-
-        @hookimpl
-        def fracneuron_register_memories(register):
-            raise RuntimeError('needs libfoo')
-        """
-    )
-    make_distribution(tmp_path, "fracneuron_broken", "fracneuron_broken", broken, "broken")
-    env = {"PYTHONPATH": f"{tmp_path}:{':'.join(sys.path)}", "PATH": ""}
-    result = subprocess.run([sys.executable, "-m", "fracneuron", "plugins"], capture_output=True, text=True, env=env)
-    assert result.returncode == 0, result.stderr
-    reason = "fracneuron_register_memories raised RuntimeError: needs libfoo"
-    assert f"  broken           NOT LOADED: {reason}" in result.stdout.splitlines()
-    assert f"RuntimeWarning: fracneuron plugin 'broken' not loaded: {reason}" in result.stderr
-    assert "exact" in result.stdout and "arctan_surrogate" in result.stdout
-
-
-class CheckRaisesAdapter(Adapter):
-    name = "fragile"
-
-    def unavailable_reason(self):
-        raise ImportError("libfoo is half installed")
-
-    def supported_classes(self):
-        return ["Never"]
-
-
-def test_plugins_command_lists_an_adapter_whose_check_raises(fresh_plugins, capsys):
-    plugins.adapters.add("fragile", CheckRaisesAdapter(), "someone")
-    assert cli.main(["plugins"]) == 0
-    out = capsys.readouterr().out
-    told = "unavailable: its availability check raised ImportError: libfoo is half installed"
-    assert f"  fragile          {told}  [plugin: someone]" in out
-    assert "supports Never" not in out
-
-
-def test_plugins_command_reports_missing_frameworks(tmp_path):
-    # a Python whose spikingjelly import is blocked, as on a machine without it
-    blocker = tmp_path / "sitecustomize.py"
-    blocker.write_text("import sys\nsys.modules['spikingjelly'] = None\nsys.modules['snntorch'] = None\n")
-    env = {"PYTHONPATH": f"{tmp_path}:{':'.join(sys.path)}", "PATH": ""}
-    out = subprocess.run([sys.executable, "-m", "fracneuron", "plugins"], capture_output=True, text=True, check=True, env=env).stdout
-    assert "spikingjelly     unavailable: spikingjelly is not installed" in out
-    assert "snntorch         unavailable: snntorch is not installed" in out
 
 
 def test_manager_constants():

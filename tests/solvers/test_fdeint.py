@@ -1,5 +1,7 @@
-"""fdeint / fdeint_adjoint / odeint: accuracy against analytic solutions, measured orders, exact
-α = 1 reductions, gradients (gradcheck, α included), adjoint = backprop, bad input."""
+"""fracneuron.solvers.fdeint: every method's accuracy against analytic solutions, measured orders,
+α = 1 reductions, gradients (gradcheck, α included), windowed memory, the solvers' own import graph.
+Each method's own checks are in test_gl.py, test_l1.py, test_product.py; adjoint and odeint in
+test_adjoint.py and test_odeint.py."""
 
 from __future__ import annotations
 
@@ -9,15 +11,19 @@ import pytest
 import torch
 
 import fracneuron as fn
-from fracneuron import plugins
-from fracneuron.solvers import FractionalMethod, ProductRectangle
+
+from problems import dyadic_grid, forcing, nonlinear, Y0_VEC
+
 
 F64 = torch.float64
-ALPHAS = torch.tensor([0.3, 0.6, 0.9], dtype=F64)
-METHODS = ["gl", "l1", "pred", "abm", "trap"]
-
 
 pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+ALPHAS = torch.tensor([0.3, 0.6, 0.9], dtype=F64)
+
+
+METHODS = ["gl", "l1", "pred", "abm", "trap"]
 
 
 def gamma(x):
@@ -189,15 +195,6 @@ def test_memory_options():
 
 
 # ----------------------------------------------------------------------------- α = 1 reductions
-def nonlinear(t, y):
-    return torch.sin(3 * y) - t * y
-
-
-def dyadic_grid(n=64, h=0.03125):
-    return torch.arange(n + 1, dtype=F64) * h
-
-
-Y0_VEC = torch.tensor([0.3, -1.2, 2.0], dtype=F64)
 
 
 def test_gl_and_pred_at_alpha_one_are_explicit_euler_bit_for_bit():
@@ -209,67 +206,6 @@ def test_gl_and_pred_at_alpha_one_are_explicit_euler_bit_for_bit():
     alpha = torch.tensor(1.0, dtype=F64, requires_grad=True)
     for method in ("gl", "pred"):
         assert torch.equal(fn.fdeint(nonlinear, Y0_VEC, t, alpha, method).detach(), euler), method
-
-
-def test_gl_with_linear_part_at_alpha_one_is_imex_euler():
-    t = dyadic_grid()
-    y = fn.fdeint(nonlinear, Y0_VEC, t, 1.0, "gl", {"linear": 2.0})
-    ref = [Y0_VEC]
-    for n in range(1, t.shape[0]):
-        ref.append((ref[-1] + 0.03125 * nonlinear(t[n - 1], ref[-1])) / (1 + 0.03125 * 2.0))
-    assert torch.equal(y, torch.stack(ref))
-
-
-def forcing(t):
-    return torch.cos(t) * torch.tensor([1.0, 2.0, -0.5], dtype=F64)
-
-
-def test_l1_at_alpha_one_is_backward_euler_bit_for_bit():
-    t, h, lam = dyadic_grid(), 0.03125, 1.5
-    y = fn.fdeint(lambda t, y: forcing(t), Y0_VEC, t, 1.0, "l1", {"linear": lam})
-    ref = [Y0_VEC]
-    for n in range(1, t.shape[0]):
-        ref.append((ref[-1] + h * forcing(t[n])) / (1 + h * lam))
-    assert torch.equal(y, torch.stack(ref))
-
-
-def test_trap_at_alpha_one_is_the_trapezoid_rule():
-    t, h, lam = dyadic_grid(), 0.03125, 1.5
-    y = fn.fdeint(lambda t, y: forcing(t), Y0_VEC, t, 1.0, "trap", {"linear": lam})
-    ref = [Y0_VEC]
-    for n in range(1, t.shape[0]):
-        f_prev = forcing(t[n - 1]) - lam * ref[-1]
-        ref.append((ref[-1] + h / 2 * (f_prev + forcing(t[n]))) / (1 + h / 2 * lam))
-    assert (y - torch.stack(ref)).abs().max() <= 1e-15 * torch.stack(ref).abs().max()
-    # nonlinear right-hand side, implicit step solved by fixed point
-    y = fn.fdeint(nonlinear, Y0_VEC, t, 1.0, "trap", {"tol": 1e-15})
-    ref = [Y0_VEC]
-    for n in range(1, t.shape[0]):
-        known = ref[-1] + h / 2 * nonlinear(t[n - 1], ref[-1])
-        guess = ref[-1]
-        for _ in range(200):
-            guess = known + h / 2 * nonlinear(t[n], guess)
-        ref.append(guess)
-    assert (y - torch.stack(ref)).abs().max() <= 1e-14
-
-
-def test_abm_at_alpha_one_is_the_integral_form_pece():
-    t, h = dyadic_grid(), 0.03125
-    y = fn.fdeint(nonlinear, Y0_VEC, t, 1.0, "abm")
-    states, rhs = [Y0_VEC], [nonlinear(t[0], Y0_VEC)]
-    for n in range(1, t.shape[0]):
-        predictor = Y0_VEC + h * sum(rhs)
-        states.append(Y0_VEC + h * (rhs[0] / 2 + sum(rhs[1:], torch.zeros(3, dtype=F64)) + nonlinear(t[n], predictor) / 2))
-        rhs.append(nonlinear(t[n], states[-1]))
-    assert (y - torch.stack(states)).abs().max() <= 1e-15 * torch.stack(states).abs().max()
-
-
-def test_rk4_is_fourth_order():
-    errors = []
-    for n in (10, 20, 40):
-        t = torch.linspace(0, 1, n + 1, dtype=F64)
-        errors.append(float((fn.odeint(lambda t, y: -y + t, torch.ones(1, dtype=F64), t, "rk4")[-1] - (2 * math.exp(-1) + 0)).abs()))
-    assert all(3.8 < math.log2(errors[i] / errors[i + 1]) < 4.2 for i in range(2))
 
 
 # ----------------------------------------------------------------------------- gradients
@@ -311,52 +247,6 @@ def test_gradcheck_per_element_alpha_window_and_linear():
         linear = None if method == "pred" else lam
         options = {"memory": 4, **({} if linear is None else {"linear": linear})}
         assert torch.autograd.gradcheck(lambda a, lam: fn.fdeint(problem(1.0), y0, t, a, method, options), (alpha, lam))
-
-
-def mlp_problem():
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).double()
-    return net, (lambda t, y: net(y) - y)
-
-
-@pytest.mark.parametrize("method", METHODS)
-def test_adjoint_gradients_equal_backprop(method):
-    net, func = mlp_problem()
-    t = torch.linspace(0, 2, 41, dtype=F64)
-    y0 = torch.tensor([0.3, -0.2, 0.5], dtype=F64, requires_grad=True)
-    alpha = torch.tensor(0.7, dtype=F64, requires_grad=True)
-    inputs = (y0, alpha, *net.parameters())
-    grads = []
-    for solver in (fn.fdeint, fn.fdeint_adjoint):
-        out = solver(func, y0, t, alpha, method)
-        grads.append(torch.autograd.grad((out**2).sum(), inputs))
-        grads[-1] = (out.detach(), *grads[-1])
-    for a, b in zip(*grads):
-        assert (a - b).norm() <= 1e-6 * b.norm()
-
-
-# ----------------------------------------------------------------------------- plugins and bad input
-def test_methods_are_registered_plugins_and_extensible():
-    assert {"gl", "l1", "pred", "abm", "trap"} <= set(plugins.methods.names())
-    assert plugins.methods.get("glmulti") is plugins.methods.get("gl")
-
-    class HalfStepRectangle(ProductRectangle):  # a third party's variant, registered by name
-        name = "my-rect"
-
-    plugins.methods.add("my-rect", HalfStepRectangle, plugin="test")
-    try:
-        t = torch.linspace(0, 1, 11, dtype=F64)
-        y = fn.fdeint(lambda t, y: -y, torch.ones(1, dtype=F64), t, 0.5, "my-rect")
-        assert torch.equal(y, fn.fdeint(lambda t, y: -y, torch.ones(1, dtype=F64), t, 0.5, "pred"))
-        assert issubclass(plugins.methods.get("my-rect"), FractionalMethod)
-    finally:
-        plugins.methods.reload()
-
-
-def test_gl_names_the_engine_whose_memory_options_it_refuses():
-    t = torch.linspace(0, 1, 5, dtype=F64)
-    with pytest.raises(TypeError, match="invalid options for memory 'soe'"):
-        fn.fdeint(lambda t, y: -y, torch.ones(1, dtype=F64), t, 0.5, "gl", {"memory": "soe", "memory_options": {"size": 3}})
 
 
 def test_solvers_modules_are_small_and_import_each_other_without_circles():
@@ -429,26 +319,3 @@ def test_memory_window_is_the_truncated_scheme(method):
     func = (lambda t, y: -lam * y + torch.cos(3 * t)) if "linear" not in options else (lambda t, y: torch.cos(3 * t) * torch.ones_like(y))
     y = fn.fdeint(func, torch.ones(1, dtype=F64), t, alpha, method, options)[:, 0]
     torch.testing.assert_close(y, direct_windowed(method, alpha, lam, forcing, n_steps, h, window), rtol=1e-12, atol=1e-13)
-
-
-# ----------------------------------------------------------------------------- history sums
-@pytest.mark.parametrize("columns", [3, 80])  # one-step blocks (a matrix product) and blocked GEMMs
-def test_two_kernels_over_one_past_equal_each_kernel_alone(columns):
-    from fracneuron.order import FractionalOrder
-    from fracneuron.solvers.kernel_history import KernelHistory
-
-    torch.manual_seed(0)
-    order = FractionalOrder(0.6)
-    lags = torch.arange(1, 4097, dtype=F64)
-    kernels = torch.stack([lags**-0.4, torch.exp(-0.1 * lags)], dim=1)  # [R, 2]
-    xs = torch.randn(40, columns, dtype=F64, requires_grad=True)
-    both, first, second = KernelHistory(lambda R: kernels[:R], kernels=2), *(
-        KernelHistory(lambda R, k=k: kernels[:R, k]) for k in range(2)
-    )
-    together = torch.stack([both(x, order) for x in xs])  # [T, 2, Q]
-    alone = torch.stack([torch.stack([first(x, order), second(x, order)]) for x in xs])
-    torch.testing.assert_close(together, alone, rtol=1e-14, atol=1e-14)
-    weights = torch.randn_like(alone)
-    (grad_together,) = torch.autograd.grad((together * weights).sum(), xs)
-    (grad_alone,) = torch.autograd.grad((alone * weights).sum(), xs)
-    torch.testing.assert_close(grad_together, grad_alone, rtol=1e-13, atol=1e-13)
