@@ -1,5 +1,6 @@
-"""snnTorch adapter: α = 1 bit-exact against the native neurons, α < 1 against the direct GL reference
-of tests/reference.py, the new-sequence rule, truncated BPTT, learnable α, copying/pickling and bad input."""
+"""fracneuron_snntorch.neuron (the fractional mixin of every snnTorch neuron): α = 1 bit-exact
+against the native neurons, α < 1 against the direct GL reference of tests/reference.py, the
+new-sequence rule, truncated BPTT, learnable α, copying/pickling and bad input."""
 
 from __future__ import annotations
 
@@ -19,10 +20,16 @@ from fracneuron.memory import StateShapeError
 import reference
 
 snn = pytest.importorskip("snntorch")
+
 from snntorch import utils as snn_utils  # noqa: E402
 
+
 F64 = torch.float64
+
+
 BETA, THRESHOLD, SYN_DECAY, V_REC = 0.875, 1.0, 0.75, 0.5  # exact in float32
+
+
 MECHANISMS = ["subtract", "zero", "none"]
 
 
@@ -511,37 +518,6 @@ def test_state_dict_round_trips_and_native_checkpoints_load():
     assert b.memory.alpha.item() == 0.45
 
 
-def test_fractionalize_swaps_in_place_keeping_parameters_and_hooks():
-    lif = snn.Leaky(beta=BETA, learn_beta=True, reset_mechanism="zero")
-    calls = []
-    lif.register_forward_hook(lambda *args: calls.append(1))
-    beta = lif.beta
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.block = nn.Sequential(nn.Linear(3, 3), lif)
-
-    net = Net()
-    assert fracneuron.fractionalize(net, alpha=0.5, memory="window", memory_options={"window": 4}) is net
-    assert type(lif).__name__ == "FractionalLeaky" and lif.beta is beta and lif in snn.SpikingNeuron.instances
-    assert lif.state_function.__func__ is type(lif)._base_zero
-    assert lif.memory.engine.describe() == "window(L=4)"
-    lif(torch.rand(2, 3))
-    assert calls == [1] and lif.memory.steps == 1
-    # again: reconfigured, not wrapped twice
-    fracneuron.fractionalize(net, alpha=0.8)
-    assert type(lif) is fracneuron.fractional(snn.Leaky) and float(lif.memory.alpha) == pytest.approx(0.8)
-
-
-def test_each_swapped_neuron_gets_its_own_engine():
-    from fracneuron.memory.exact import ExactMemory
-
-    net = nn.Sequential(snn.Leaky(beta=BETA), snn.Leaky(beta=BETA))
-    fracneuron.fractionalize(net, alpha=0.5, memory=ExactMemory())
-    assert net[0].memory.engine is not net[1].memory.engine
-
-
 def test_dtype_move_keeps_the_running_sequence():
     lif = _leaky(init_hidden=True).float()
     x = drive(T=10, dtype=torch.float32)
@@ -613,22 +589,6 @@ def test_user_subclass_is_supported():
     assert_matches(run(frac, x), reference_run(2 * x, leaky_charge("subtract"), "subtract", alpha=0.6))
 
 
-# --------------------------------------------------------------------------------------------
-# Bad input and optional snnTorch
-# --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("cls, why", [(snn.Alpha, "not a first-order recursion"), (snn.DeltaLeaky, "change of the membrane"), (snn.SLSTM, "LSTM")])
-def test_unsupported_classes_are_refused_with_a_reason(cls, why):
-    with pytest.raises(TypeError, match=why):
-        fracneuron.fractional(cls)
-
-
-def test_fractionalize_refuses_before_changing_anything():
-    net = nn.Sequential(snn.Leaky(beta=BETA), snn.Alpha(alpha=0.9, beta=0.8))
-    with pytest.raises(TypeError, match="Alpha cannot be made fractional"):
-        fracneuron.fractionalize(net, alpha=0.5)
-    assert type(net[0]) is snn.Leaky
-
-
 @pytest.mark.parametrize("bad", [0.0, 1.5, -0.2, float("nan")])
 def test_alpha_out_of_range(bad):
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
@@ -646,21 +606,3 @@ def test_unknown_memory_and_arguments():
         fracneuron.fractional(snn.Leaky)(beta=BETA, alpha=0.5, memory="nope")
     with pytest.raises(TypeError):
         fracneuron.fractional(snn.Leaky)(beta=BETA, alpha=0.5, not_an_argument=1)
-
-
-def test_fracneuron_works_without_snntorch():
-    code = (
-        "import sys; sys.modules['snntorch'] = None\n"
-        "import fracneuron, fracneuron_snntorch.plugin, fracneuron_snntorch.classes\n"
-        "from fracneuron.cli import plugins_report\n"
-        "print(plugins_report())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
-    adapter_line = [line for line in out.stdout.splitlines() if line.split()[:1] == ["snntorch"] and "available" in line]
-    assert len(adapter_line) == 1 and "unavailable: snntorch is not installed" in adapter_line[0]
-
-
-def test_importing_fracneuron_does_not_import_snntorch():
-    code = "import sys, fracneuron; fracneuron.plugins.adapters.names(); print('snntorch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
-    assert out.stdout.strip() == "False"

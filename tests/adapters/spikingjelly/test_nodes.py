@@ -1,4 +1,5 @@
-"""SpikingJelly adapter: bit-exact at α = 1, the GL reference at α < 1, SpikingJelly behaviour kept.
+"""fracneuron_spikingjelly.nodes: bit-exact at α = 1, the GL reference at α < 1, SpikingJelly behaviour
+kept. The swap, the class factory, the supported classes and the plugin have their own test files.
 
 The reference is tests/reference.py, written from DESIGN.md's formula only (no fracneuron code):
 
@@ -22,7 +23,9 @@ from fracneuron.memory import StateShapeError
 from reference import gl_run, threshold_fire
 
 pytest.importorskip("spikingjelly")
-from spikingjelly.activation_based import functional, layer, neuron, surrogate  # noqa: E402
+
+from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402
+
 
 T, B, N = 24, 3, 5
 
@@ -108,6 +111,7 @@ CASES = {
     "user_simple": (QuadraticNode, dict(), lambda x, v: 0.5 * x - 0.1 * v * v, 0.0, 0.0),
     "user_base_charge": (LegacyLIF, dict(tau=2.0), lif_increment(2.0, 0.0), 0.0, 0.0),
 }
+
 
 ORDERS = {"0.3": ([0.3], None), "0.7": ([0.7], None), "multi": ([0.3, 0.8], [1.0, 0.5])}
 
@@ -210,77 +214,7 @@ def test_single_and_multi_step_modes_are_identical():
 
 
 # -------------------------------------------------------------------- SpikingJelly behaviour
-def conv_snn():
-    """A tutorial-style model: nested Sequential, SeqToANNContainer, MultiStepContainer."""
-    torch.manual_seed(0)
-    net = nn.Sequential(
-        layer.SeqToANNContainer(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4)),
-        neuron.LIFNode(tau=2.0, surrogate_function=surrogate.ATan(), step_mode="m"),
-        layer.MultiStepContainer(nn.Flatten(), nn.Linear(4 * 4 * 4, 6), neuron.SimpleLIFNode(2.0, True)),  # 's' inside
-        nn.Sequential(neuron.ParametricLIFNode(init_tau=2.0, v_threshold=0.5, v_reset=None, step_mode="m")),
-        layer.Linear(6, 3, step_mode="m"),
-        neuron.NonSpikingLIFNode(tau=2.0, decode="mean-mem"),
-    )
-    for weighted in (net[0][0], net[2][1], net[4]):  # strong enough that every node fires
-        nn.init.normal_(weighted.weight, std=1.0)
-    return net
-
-
-class Custom(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = conv_snn()
-        self.extra = neuron.IFNode(step_mode="m")
-
-    def forward(self, x):
-        return self.body(x) + self.extra(torch.zeros(x.shape[0], x.shape[1], 3)).mean(0)
-
-
-def images(steps=6, batch=2, seed=1):
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(steps, batch, 1, 4, 4, generator=g) * 3
-
-
-def test_fractionalize_swaps_every_node_in_place_and_keeps_what_they_had():
-    torch.manual_seed(0)
-    net = Custom()
-    lif, simple, plif, readout, extra = net.body[1], net.body[2][2], net.body[3][0], net.body[5], net.extra
-    surrogate_fn, w = lif.surrogate_function, plif.w
-    with torch.no_grad():
-        w.fill_(0.25)
-    calls = []
-    lif.register_forward_hook(lambda *args: calls.append(1))
-    plif.store_v_seq = True
-    state = copy.deepcopy(net.state_dict())
-    assert fn.fractionalize(net, alpha=0.6, learn_alpha=True) is net
-    assert [type(m).__name__ for m in (lif, simple, plif, readout, extra)] == [
-        "FractionalLIFNode",
-        "FractionalSimpleLIFNode",
-        "FractionalParametricLIFNode",
-        "FractionalNonSpikingLIFNode",
-        "FractionalIFNode",
-    ]
-    assert net.body[1] is lif and isinstance(lif, neuron.LIFNode)
-    assert lif.surrogate_function is surrogate_fn and plif.w is w and w.item() == 0.25
-    assert lif.step_mode == "m" and plif.v_reset is None and plif.store_v_seq
-    assert lif.step_mode == "m" and simple.step_mode == "s"
-    assert sum(name.endswith("alpha_param") for name, _ in net.named_parameters()) == 5
-    out = net(images())
-    assert out.shape == (2, 3) and calls == [1] and plif.v_seq.shape == (6, 2, 6)
-    assert simple.memory.steps == 6 and readout.memory.steps == 6
-    result = net.load_state_dict(state, strict=True)  # the native checkpoint still loads
-    assert result.missing_keys == [] and result.unexpected_keys == []
-
-
-def test_the_model_itself_may_be_a_node():
-    node = neuron.LIFNode(step_mode="m")
-    assert fn.fractionalize(node, alpha=0.5) is node and type(node).__name__ == "FractionalLIFNode"
-    fn.fractionalize(node, alpha=0.8)  # again: reconfigured, not wrapped twice
-    assert type(node).__mro__[1].__name__ == "FractionalTransitionNode"
-    assert node.memory.alpha.item() == pytest.approx(0.8)
-
-
-def test_reset_net_clears_the_history_even_after_a_cached_reset():
+def test_reset_net_clears_the_history_even_after_a_cached_reset(conv_snn, images):
     net = conv_snn()
     functional.reset_net(net)  # SpikingJelly caches the resettable modules of net now
     fn.fractionalize(net, alpha=0.5)
@@ -330,7 +264,7 @@ def test_store_v_seq_in_both_modes():
     assert torch.equal(multi.v_seq, single.v_seq) and torch.equal(multi.v_seq[-1], multi.v)
 
 
-def test_chunked_multi_step_forward_equals_one_call():
+def test_chunked_multi_step_forward_equals_one_call(conv_snn, images):
     net = conv_snn()
     fn.fractionalize(net, alpha=[0.4, 0.9], coefficients=[1.0, 0.3])
     net.eval()
@@ -356,7 +290,7 @@ def test_to_dtype_moves_the_history_mid_sequence():
     assert node.memory.alpha.item() == 0.6 and node.memory.alpha.dtype == torch.float64
 
 
-def test_pickle_deepcopy_and_torch_save_round_trip():
+def test_pickle_deepcopy_and_torch_save_round_trip(conv_snn):
     FracLIF = fn.fractional(neuron.LIFNode)
     assert fn.fractional(neuron.LIFNode) is FracLIF and fn.fractional(FracLIF) is FracLIF
     assert pickle.loads(pickle.dumps(FracLIF)) is FracLIF
@@ -382,6 +316,8 @@ PURE_CASES = {
     "lif": (neuron.LIFNode, dict(tau=2.5, decay_input=False)),
     "plif": (neuron.ParametricLIFNode, dict(init_tau=2.5, v_reset=None)),
 }
+
+
 PURE_MEMORIES = {"exact": dict(memory="exact"), "soe": dict(memory="soe", memory_options=dict(block=4, exact_lags=3, horizon=500))}
 
 
@@ -564,7 +500,7 @@ def test_learnable_alpha_per_neuron_trains_and_stays_in_range():
     assert ((alpha > 0) & (alpha <= 1)).all() and alpha[4] > 0.95
 
 
-def test_per_neuron_alpha_in_a_conv_model_trains_saves_and_loads():
+def test_per_neuron_alpha_in_a_conv_model_trains_saves_and_loads(conv_snn, images):
     net = fn.fractionalize(conv_snn(), alpha=0.7, per_neuron=True, learn_alpha=True)
     net(images()).sum().backward()  # the first step gives every α its shape
     assert net[1].memory.alpha.shape == (4, 4, 4) and net[3][0].memory.alpha.shape == (6,)
@@ -589,125 +525,3 @@ def test_gradcheck_through_a_fractional_node_including_alpha():
     x = torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True)
     alpha = torch.tensor([0.6], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(potentials, (x, alpha))
-
-
-# ------------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize(
-    "cls, message",
-    [
-        (neuron.PSN, "PSN family .* not as a membrane recursion"),
-        (neuron.SlidingPSN, "PSN family"),
-        (neuron.QIFNode, "fuses charge, fire and reset"),
-        (neuron.ILIFNode, "overrides single_step_functional_forward, multi_step_functional_forward, multi_step_forward of LIFNode"),
-        (neuron.OTTTLIFNode, "overrides .*single_step_forward"),
-        (neuron.GatedLIFNode, "not a BaseNode, SimpleBaseNode or NonSpikingBaseNode"),
-        (neuron.SimpleBaseNode, "does not define neuronal_charge"),
-        (neuron.BaseNode, "defines neither a transition nor neuronal_charge"),
-    ],
-)
-def test_unsupported_classes_are_refused_with_the_reason(cls, message):
-    with pytest.raises(TypeError, match=f"{cls.__qualname__} cannot be made fractional: .*{message}"):
-        fn.fractional(cls)
-
-
-def test_fractionalize_refuses_a_model_with_an_unsupported_node_and_changes_nothing():
-    net = nn.Sequential(neuron.LIFNode(step_mode="m"), nn.Sequential(neuron.PSN(T=4)))
-    with pytest.raises(TypeError, match=r"(?s)nodes fractional \(the model was not changed\):\n  1\.0: .*PSN"):
-        fn.fractionalize(net, alpha=0.5)
-    assert type(net[0]) is neuron.LIFNode and not hasattr(net[0], "memory")
-
-
-def test_bad_arguments_fail_with_clear_errors():
-    FracLIF = fn.fractional(neuron.LIFNode)
-    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\], got 1.5"):
-        FracLIF(alpha=1.5)
-    with pytest.raises(ValueError, match=r"alpha\[1\] must be in \(0, 1\], got 0.0"):
-        FracLIF(alpha=[0.5, 0.0])
-    with pytest.raises(ValueError, match="unknown memory 'fast'"):
-        FracLIF(alpha=0.5, memory="fast")
-    net = conv_snn()
-    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\]"):
-        fn.fractionalize(net, alpha=-0.2)
-    with pytest.raises(ValueError, match="unknown memory 'fast'"):
-        fn.fractionalize(net, alpha=0.5, memory="fast")
-    assert type(net[1]) is neuron.LIFNode
-    with pytest.raises(ValueError, match="fractionalize found no neuron it supports in Sequential"):
-        fn.fractionalize(nn.Sequential(layer.Linear(3, 2), nn.ReLU()), alpha=0.5)
-
-
-def test_a_node_that_already_has_a_memory_attribute_is_not_overwritten():
-    class Remembering(neuron.LIFNode):
-        memory = "mine"
-
-    with pytest.raises(TypeError, match="already has an attribute 'memory'"):
-        fn.fractionalize(Remembering(), alpha=0.5)
-
-
-def test_user_subclass_keeping_the_lif_transition_is_supported():
-    class Scaled(neuron.LIFNode):
-        def __init__(self, gain=2.0, **kwargs):
-            super().__init__(**kwargs)
-            self.gain = gain
-
-    x = drive(torch.float32)
-    native = Scaled(step_mode="m")
-    frac = fn.fractional(Scaled)(gain=2.0, step_mode="m", alpha=1.0)
-    assert isinstance(frac, Scaled) and frac.gain == 2.0
-    assert torch.equal(frac(x), native(x))
-
-
-# ------------------------------------------------------------------- optional framework
-def test_adapter_is_listed_unavailable_when_spikingjelly_is_missing(monkeypatch):
-    import importlib.util
-
-    from fracneuron.cli import plugins_report
-
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *args: None if name == "spikingjelly" else real_find_spec(name, *args)
-    )
-    report = plugins_report()
-    assert "spikingjelly     unavailable: spikingjelly is not installed (pip install --no-deps spikingjelly==2.0.0" in report
-    with pytest.raises(TypeError, match=r"spikingjelly \(unavailable: spikingjelly is not installed"):
-        fn.fractional(neuron.LIFNode)
-
-
-def test_adapter_refuses_an_old_spikingjelly(monkeypatch):
-    from fracneuron_spikingjelly import plugin
-
-    monkeypatch.setattr(plugin.metadata, "version", lambda name: "0.0.0.0.14")
-    assert "spikingjelly 0.0.0.0.14 is installed; the adapter needs SpikingJelly 2.x" in plugin.SpikingJellyAdapter().unavailable_reason()
-
-
-def test_fracneuron_works_without_spikingjelly_and_never_imports_it_unasked():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, torch, fracneuron as fn\n"
-        "from fracneuron.cli import main\n"
-        "main(['plugins'])\n"
-        "net = torch.nn.Sequential(torch.nn.Linear(2, 2), fn.neuron.LIFNeuron(step_mode='m'))\n"
-        "fn.fractionalize(net, alpha=0.5)\n"
-        "print('imported:', [m for m, mod in sys.modules.items() if m.startswith('spikingjelly') and mod])\n"
-    )
-    for prefix, state in (("import sys; sys.modules['spikingjelly'] = None\n", "unavailable"), ("", "available")):
-        result = subprocess.run([sys.executable, "-c", prefix + code], capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-        assert f"spikingjelly     {state}" in result.stdout
-        assert "imported: []" in result.stdout
-
-
-def test_the_example_network_is_made_fractional_in_one_call():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[3] / "examples" / "spikingjelly_swap.py"
-    spec = importlib.util.spec_from_file_location("spikingjelly_swap", path)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    net = fn.fractionalize(example.DigitsCSNN(), alpha=0.6)
-    lifs = [m for m in net.modules() if isinstance(m, neuron.LIFNode)]
-    assert len(lifs) == 3 and all(type(m).__name__ == "FractionalLIFNode" for m in lifs)
-    rate = net((torch.rand(4, 2, 1, 8, 8) < 0.5).float())
-    assert rate.shape == (2, 10) and lifs[0].memory.steps == 4
