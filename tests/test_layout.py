@@ -125,3 +125,81 @@ def test_no_private_torch_api():
     pattern = re.compile(r"torch\._C\._")
     users = [str(path.relative_to(ROOT)) for path in _modules().values() if pattern.search(path.read_text())]
     assert users == []
+
+
+# ------------------------------------------------------------------------ tests mirror the package
+TESTS = ROOT / "tests"
+#: tests/<folder> -> the package folder it mirrors (top-level tests/test_*.py: fracneuron's own modules
+#: and the cross-cutting checks — import, layout, docs, package, README, bad input tables).
+MIRRORS = {
+    **{folder: PACKAGES["fracneuron"] / folder for folder in ("functional", "memory", "neuron", "solvers", "wrapper", "plugins", "train")},
+    "adapters/spikingjelly": PACKAGES["fracneuron_spikingjelly"],
+    "adapters/snntorch": PACKAGES["fracneuron_snntorch"],
+}
+#: Shared helpers of the suite, not tests: the one GL reference loop, the doc-page runner, ...
+HELPERS = {"conftest.py", "reference.py", "doc_blocks.py", "distributions.py", "problems.py"}
+#: Modules without a test file of their own: the test file that covers each, and how.
+COVERED_ELSEWHERE = {
+    "fracneuron/__main__.py": ("tests/test_cli.py", "`python -m fracneuron` is how the CLI tests run it"),
+    "fracneuron/_checks.py": ("tests/test_bad_input_neurons.py", "the argument checks: the bad-input tables"),
+    "fracneuron/adapter.py": ("tests/test_cli.py", "the Adapter protocol: an adapter whose check raises"),
+    "fracneuron/builtin_plugins.py": ("tests/plugins/test_manager.py", "built-ins registered through the hooks"),
+    "fracneuron/options.py": ("tests/test_bad_input_neurons.py", "FractionalOptions' checks, through every constructor"),
+    "fracneuron/functional/history.py": ("tests/functional/test_kernels.py", "both kernels, one parametrised suite"),
+    "fracneuron/functional/modes.py": ("tests/functional/test_kernels.py", "both kernels, one parametrised suite"),
+    "fracneuron/functional/step.py": ("tests/neuron/test_models.py", "the formula: every α = 1 bit-exact and GL reference test"),
+    "fracneuron/functional/traced.py": ("tests/test_compile.py", "the compiled history path"),
+    "fracneuron/memory/engine.py": ("tests/plugins/test_manager.py", "the engine interface, by a third-party engine"),
+    "fracneuron/memory/state.py": ("tests/functional/test_kernels.py", "a sequence's state: forks and no_grad gaps"),
+    "fracneuron/memory/window.py": ("tests/memory/test_fractional.py", "the window engine against the truncated reference"),
+    "fracneuron/solvers/implicit.py": ("tests/solvers/test_l1.py", "the implicit step of l1 and trap"),
+    "fracneuron/solvers/inputs.py": ("tests/test_bad_input_solvers.py", "what fdeint is given: the bad-input table"),
+    "fracneuron/solvers/loop.py": ("tests/solvers/test_fdeint.py", "the loop every method runs in"),
+    "fracneuron/solvers/steppers.py": ("tests/wrapper/test_snn_wrapper.py", "the schemes of the wrapped neurons"),
+    "fracneuron/plugins/hookspecs.py": ("tests/plugins/test_manager.py", "the hooks a third-party plugin implements"),
+    "fracneuron/plugins/kinds.py": ("tests/plugins/test_manager.py", "the four kinds, through the registries"),
+    "fracneuron/train/loop.py": ("tests/train/test_distributed.py", "one process against two, same global batch"),
+    "fracneuron/train/plots.py": ("tests/train/test_runner.py", "a small run's plots are read back"),
+    "fracneuron/train/report.py": ("tests/train/test_runner.py", "a small run's metrics"),
+    "fracneuron/wrapper/orders.py": ("tests/wrapper/test_snn_wrapper.py", "per-layer, multi-term and learnable orders"),
+    "adapters/fracneuron_spikingjelly/native_charges.py": ("tests/adapters/spikingjelly/test_nodes.py", "α = 1 bit-exact fused nodes"),
+}
+
+
+def _package_modules() -> dict[str, Path]:
+    """Every module of the three packages (no __init__), by its path from the repository root."""
+    return {
+        str(path.relative_to(ROOT)): path
+        for folder in PACKAGES.values() for path in folder.rglob("*.py") if path.name != "__init__.py"
+    }
+
+
+def _test_file(module: Path) -> Path:
+    """Where the test file of a package module lives: the mirrored folder, test_<module>.py."""
+    for tests, package in MIRRORS.items():
+        if module.parent == package:
+            return TESTS / tests / f"test_{module.stem}.py"
+    assert module.parent == PACKAGES["fracneuron"], module
+    return TESTS / f"test_{module.stem}.py"
+
+
+def test_every_test_folder_mirrors_a_package_folder():
+    folders = {str(p.parent.relative_to(TESTS)) for p in TESTS.rglob("*.py") if p.parent != TESTS}
+    assert folders <= set(MIRRORS), folders - set(MIRRORS)
+    assert all(package.is_dir() for package in MIRRORS.values())
+    helpers = {p.name for p in TESTS.glob("*.py") if not p.name.startswith("test_")}
+    assert helpers <= HELPERS, helpers - HELPERS
+
+
+def test_every_module_has_a_test_file_or_says_which_covers_it():
+    modules = _package_modules()
+    untested = {name for name, path in modules.items() if not _test_file(path).exists()}
+    assert untested == set(COVERED_ELSEWHERE), (untested - set(COVERED_ELSEWHERE), set(COVERED_ELSEWHERE) - untested)
+    for name, (test_file, _why) in COVERED_ELSEWHERE.items():
+        assert (ROOT / test_file).exists(), (name, test_file)
+
+
+def test_the_mirror_check_finds_a_missing_test_file():
+    assert _test_file(PACKAGES["fracneuron"] / "memory" / "window.py") == TESTS / "memory" / "test_window.py"
+    assert _test_file(PACKAGES["fracneuron_snntorch"] / "neuron.py") == TESTS / "adapters" / "snntorch" / "test_neuron.py"
+    assert not _test_file(PACKAGES["fracneuron"] / "memory" / "window.py").exists()

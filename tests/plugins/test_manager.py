@@ -126,17 +126,6 @@ def test_plugins_can_be_blocked_by_name(third_party, monkeypatch):
     assert "spikingjelly" in {e.name for e in plugins.adapters}
 
 
-def test_a_broken_plugin_is_reported_not_fatal(tmp_path, monkeypatch, fresh_plugins):
-    make_distribution(tmp_path, "fracneuron_broken", "fracneuron_broken", "raise ImportError('needs libfoo')\n", "broken")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.invalidate_caches()
-    plugins.reset_plugin_manager()
-    with pytest.warns(RuntimeWarning, match="'broken' not loaded: failed to load from fracneuron_broken 0.1"):
-        names = plugins.memories.names()
-    assert "exact" in names
-    assert "needs libfoo" in plugins.plugin_failures()["broken"]
-
-
 COUNTING_PLUGIN = textwrap.dedent(
     """
     from fracneuron.memory.exact import ExactMemory

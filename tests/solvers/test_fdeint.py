@@ -195,8 +195,6 @@ def test_memory_options():
 
 
 # ----------------------------------------------------------------------------- α = 1 reductions
-
-
 def test_gl_and_pred_at_alpha_one_are_explicit_euler_bit_for_bit():
     t = dyadic_grid()
     euler = fn.odeint(nonlinear, Y0_VEC, t, "euler")

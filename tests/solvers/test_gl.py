@@ -15,9 +15,6 @@ F64 = torch.float64
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-# ----------------------------------------------------------------------------- α = 1 reductions
-
-
 def test_gl_with_linear_part_at_alpha_one_is_imex_euler():
     t = dyadic_grid()
     y = fn.fdeint(nonlinear, Y0_VEC, t, 1.0, "gl", {"linear": 2.0})

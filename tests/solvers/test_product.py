@@ -15,9 +15,6 @@ F64 = torch.float64
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-# ----------------------------------------------------------------------------- α = 1 reductions
-
-
 def test_trap_at_alpha_one_is_the_trapezoid_rule():
     t, h, lam = dyadic_grid(), 0.03125, 1.5
     y = fn.fdeint(lambda t, y: forcing(t), Y0_VEC, t, 1.0, "trap", {"linear": lam})

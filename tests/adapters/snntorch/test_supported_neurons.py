@@ -9,9 +9,6 @@ import fracneuron
 snn = pytest.importorskip("snntorch")
 
 
-# --------------------------------------------------------------------------------------------
-# Bad input and optional snnTorch
-# --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("cls, why", [(snn.Alpha, "not a first-order recursion"), (snn.DeltaLeaky, "change of the membrane"), (snn.SLSTM, "LSTM")])
 def test_unsupported_classes_are_refused_with_a_reason(cls, why):
     with pytest.raises(TypeError, match=why):

@@ -12,15 +12,6 @@ pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import layer, neuron  # noqa: E402
 
 
-T, B, N = 24, 3, 5
-
-
-def drive(dtype=torch.float64, steps=T, batch=B, seed=0, mean=1.0):
-    g = torch.Generator().manual_seed(seed)
-    return (mean + torch.randn(steps, batch, N, generator=g)).to(dtype)
-
-
-# -------------------------------------------------------------------- SpikingJelly behaviour
 def test_bad_arguments_fail_with_clear_errors(conv_snn):
     FracLIF = fn.fractional(neuron.LIFNode)
     with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\], got 1.5"):
@@ -53,7 +44,7 @@ def test_user_subclass_keeping_the_lif_transition_is_supported():
             super().__init__(**kwargs)
             self.gain = gain
 
-    x = drive(torch.float32)
+    x = 1.0 + torch.randn(24, 3, 5, generator=torch.Generator().manual_seed(0))  # [T, B, N]
     native = Scaled(step_mode="m")
     frac = fn.fractional(Scaled)(gain=2.0, step_mode="m", alpha=1.0)
     assert isinstance(frac, Scaled) and frac.gain == 2.0

@@ -10,7 +10,6 @@ pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import neuron  # noqa: E402
 
 
-# ------------------------------------------------------------------- optional framework
 def test_adapter_is_listed_unavailable_when_spikingjelly_is_missing(monkeypatch):
     import importlib.util
 

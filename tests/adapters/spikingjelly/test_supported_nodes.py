@@ -9,7 +9,6 @@ pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import neuron  # noqa: E402
 
 
-# ------------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     "cls, message",
     [
