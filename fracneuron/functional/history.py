@@ -246,7 +246,7 @@ def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.
     a slice of r against the stored past. Returns [P, Q]."""
     _make_room(past, m, u, r.shape[0], u.shape[1])
     store = past.store
-    store.data[:, m - 1 - store.offset] = u
+    store.data.select(1, m - 1 - store.offset).copy_(u)
     store.claimed = past.n = past.block_start = m
     lo = past.lowest_needed(m)
     R = r.shape[1]
@@ -264,7 +264,7 @@ def _advance(past: Past, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     new_block = past.starts_block(m) or r is not past.block_weights
     _make_room(past, m + (past.block_size - 1 if new_block else 0), u, r.shape[0], u.shape[1])
     store = past.store
-    store.data[:, m - 1 - store.offset] = u
+    store.data.select(1, m - 1 - store.offset).copy_(u)
     store.claimed = past.n = m
     if new_block:  # far part of steps m … m + B − 1 from the values j < m, one matrix product
         lo = past.lowest_needed(m)
@@ -323,7 +323,7 @@ class _HistoryStep(torch.autograd.Function):
             g = past.to_layout(grad_y)
             if m > m0 and need_r:
                 grad_r[:, R - m + m0 : R] += torch.bmm(g.unsqueeze(1), store.rows(m0, m).transpose(1, 2)).squeeze(1)
-            parked[:, row, :] = g
+            parked.select(1, row).copy_(g)
         own = None
         if ctx.needs_input_grad[1]:
             if m > m0:  # near part, gathered: x_{m-1} feeds steps m … m0 + B − 1, all parked now
