@@ -108,6 +108,7 @@ class Past:
         self.chain: torch.Tensor | None = None  # the last recorded step's accumulator link
         #: (capacity, offset, block_start) of the store when ``chain`` was made
         self.chain_layout: tuple[int, int, int] | None = None
+        self.facts: tuple | None = None  # (layout facts, the handle :meth:`layout` returns)
 
     # ------------------------------------------------------------- handles
     def fork(self) -> "Past":
@@ -122,10 +123,14 @@ class Past:
         return new
 
     def layout(self) -> "Past":
-        """Only the layout facts (shape, kernel rows, window, block size): what a backward reads."""
-        new = self.cut()
-        new.store = new.weights = None
-        return new
+        """Only the layout facts (shape, kernel rows, window, block size): what a backward reads.
+        Made once per layout and shared by every step's backward (no per-step copy)."""
+        facts = (self.shape, self.per_neuron, self.block_size, self.rows, self.window)
+        if self.facts is None or self.facts[0] != facts:
+            new = self.cut()
+            new.store = new.weights = new.facts = None
+            self.facts = (facts, new)
+        return self.facts[1]
 
     def moved(self, fn) -> "Past":
         """The same past converted by ``fn`` (a dtype or device move), with no graph."""
