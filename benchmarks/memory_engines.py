@@ -19,12 +19,17 @@ Default run (issue 2), T ∈ {64, 256, 1024}, ratios against ``integer`` at the 
   for comparison;
 * ``exact``: α = 0.6, the full GL history;
 
-(all at B = 32; above T = 2048 exact, tens of seconds a run and ~9 GB of RSS at T = 4096, is
+``--nograd`` (issue 13): inference memory, ``exact`` against ``soe`` under ``torch.no_grad()`` on 8
+neurons (input [T, 8], step_mode 'm': exact is stepped, soe fused), T = 20,000: the peak memory
+above the process baseline, with the stored history itself (T·8 floats) for scale.
+
+(``--soe``: all at B = 32; above T = 2048 exact, tens of seconds a run and ~9 GB of RSS at T = 4096, is
 timed once), then the accuracy of ``soe`` against ``exact`` on a spiking LIF layer (float64, T = 4096,
 α ∈ {0.3, 0.6, 0.9}) and the number of modes K for tol = 1e-6. Usage::
 
     python benchmarks/memory_engines.py [--T 64 256 1024] [--device cpu]
     python benchmarks/memory_engines.py --soe [--T 256 1024 4096] [--device cpu] [--threads 1]
+    python benchmarks/memory_engines.py --nograd [--T 20000] [--device cpu]
 """
 
 from __future__ import annotations
@@ -80,6 +85,39 @@ def case(engine: str, T: int, B: int = 32, N: int = 1024, device: str = "cpu"):
         return extra
 
     return run
+
+
+def nograd_case(engine: str, T: int, N: int = 8, device: str = "cpu"):
+    """A fractional LIF layer of N neurons run over T steps under ``torch.no_grad()``."""
+    import torch
+
+    from fracneuron.neuron import LIFNeuron
+
+    torch.manual_seed(0)
+    config = {k: v for k, v in ENGINES[engine].items() if k != "fused_multi_step"}
+    layer = LIFNeuron(tau=2.0, step_mode="m", **config).to(device)
+    x = 0.3 + 0.5 * torch.randn(T, N, device=device)
+
+    def run():
+        layer.reset()
+        with torch.no_grad():
+            spikes = layer(x)
+        return {"spike_rate": f"{spikes.mean().item():.3f}"}
+
+    return run
+
+
+def nograd_table(T_values, device: str, repeats: int, threads: int | None = None) -> None:
+    """Issue 13: peak memory of exact and soe under no_grad (target: exact <= 3x soe)."""
+    rows = []
+    for T in T_values:
+        results = {e: measure("memory_engines:nograd_case", dict(engine=e, T=T, device=device), repeats, threads) for e in ("soe", "exact")}
+        for engine, r in results.items():
+            costs = cost_columns(r, results["soe"], "soe")
+            costs["time"] = costs.pop("fwd+bwd")  # forward only here
+            stored = f"{T * 8 * 4 / 2**20:.2f} MB"
+            rows.append({"T": T, "engine": engine, **costs, "stored history": stored, "spike rate": r["spike_rate"]})
+    print_table(rows, ["T", "engine", "time", "peak mem", "time / soe", "mem / soe", "stored history", "spike rate"])
 
 
 def engine_table(T_values, device: str, repeats: int, threads: int | None = None) -> None:
@@ -211,8 +249,12 @@ def main() -> None:
         help="torch threads per case (default: torch's; with --soe: 1, see below)",
     )
     parser.add_argument("--soe", action="store_true", help="issue 6: soe vs SpikingJelly LIFNode and exact, accuracy, K")
+    parser.add_argument("--nograd", action="store_true", help="issue 13: exact vs soe peak memory under no_grad, 8 neurons")
     parser.add_argument("--accuracy-T", type=int, default=4096)
     args = parser.parse_args()
+    if args.nograd:
+        nograd_table(args.T or [20000], args.device, args.repeats, args.threads or 1)
+        return
     if not args.soe:
         engine_table(args.T or [64, 256, 1024], args.device, args.repeats, args.threads)
         return

@@ -8,6 +8,9 @@ times them in turn, best CPU time of the repeats: less exact about memory, more 
 shared with other jobs. Usage::
 
     python benchmarks/vs_snntorch.py [--T 16 64 256] [--device cpu] [--repeats 3] [--threads N] [--interleaved]
+                                     [--variants native exact]
+
+``--variants`` runs a subset (``native`` is always included: the ratios need it).
 """
 
 from __future__ import annotations
@@ -73,9 +76,9 @@ def case(variant: str, T: int, B: int = 32, device: str = "cpu"):
     return run
 
 
-def interleaved(T: int, device: str, repeats: int) -> dict:
+def interleaved(T: int, device: str, repeats: int, variants=tuple(VARIANTS)) -> dict:
     """Best CPU time of each variant, the variants timed in turn within this process."""
-    runs = {v: case(v, T, device=device) for v in VARIANTS}
+    runs = {v: case(v, T, device=device) for v in variants}
     for run in runs.values():
         run()  # warm-up
     best = dict.fromkeys(runs, float("inf"))
@@ -94,7 +97,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads per case (default: torch's)")
     parser.add_argument("--interleaved", action="store_true", help="CPU time, all variants in one process")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     args = parser.parse_args()
+    variants = ["native"] + [v for v in args.variants if v != "native"]
     rows = []
     if args.interleaved:
         if args.threads:
@@ -102,14 +107,14 @@ def main() -> None:
 
             torch.set_num_threads(args.threads)
         for T in args.T:
-            best = interleaved(T, args.device, args.repeats)
+            best = interleaved(T, args.device, args.repeats, variants)
             rows.append({"T": T, **{v: f"{fmt_time(t)} ({ratio(t, best['native'])})" for v, t in best.items()}})
-        print_table(rows, ["T", *VARIANTS])
+        print_table(rows, ["T", *variants])
         return
     for T in args.T:
         results = {
             v: measure("vs_snntorch:case", dict(variant=v, T=T, device=args.device), args.repeats, args.threads)
-            for v in VARIANTS
+            for v in variants
         }
         base = results["native"]
         for variant, r in results.items():

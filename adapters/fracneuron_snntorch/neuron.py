@@ -61,8 +61,8 @@ __all__ = ["FractionalNeuron", "after_reset"]
 
 def after_reset(mem: torch.Tensor, reset: torch.Tensor, threshold: torch.Tensor, mechanism: str) -> torch.Tensor:
     """v̂ = the membrane after snnTorch's reset signal ``reset`` (0/1, same shape) is applied."""
-    if mechanism == "subtract":
-        return mem - reset * threshold
+    if mechanism == "subtract":  # mem − reset·θ in one operation (−1·reset·θ is exact: same bits)
+        return torch.addcmul(mem, reset, threshold, value=-1)
     if mechanism == "zero":
         return (1 - reset) * mem
     return mem

@@ -104,9 +104,11 @@ class Past:
         self.weights: torch.Tensor | None = None  # reversed weights r [P, R]
         self.weights_have_graph = False
         self.block_weights: torch.Tensor | None = None  # the weights ``far`` was computed with
+        self.skewed: torch.Tensor | None = None  # ``block_weights`` as a Hankel source (see _skew)
         self.chain: torch.Tensor | None = None  # the last recorded step's accumulator link
         #: (capacity, offset, block_start) of the store when ``chain`` was made
         self.chain_layout: tuple[int, int, int] | None = None
+        self.facts: tuple | None = None  # (layout facts, the handle :meth:`layout` returns)
 
     # ------------------------------------------------------------- handles
     def fork(self) -> "Past":
@@ -116,15 +118,19 @@ class Past:
     def cut(self) -> "Past":
         """The same past values with no autograd graph: a new block starts at the next step."""
         new = self.fork()
-        new.chain = new.chain_layout = new.far = new.block_weights = new.weights = None
+        new.chain = new.chain_layout = new.far = new.block_weights = new.weights = new.skewed = None
         new.block_start = 0  # the weights are asked for again: they may carry α's graph
         return new
 
     def layout(self) -> "Past":
-        """Only the layout facts (shape, kernel rows, window, block size): what a backward reads."""
-        new = self.cut()
-        new.store = new.weights = None
-        return new
+        """Only the layout facts (shape, kernel rows, window, block size): what a backward reads.
+        Made once per layout and shared by every step's backward (no per-step copy)."""
+        facts = (self.shape, self.per_neuron, self.block_size, self.rows, self.window)
+        if self.facts is None or self.facts[0] != facts:
+            new = self.cut()
+            new.store = new.weights = new.facts = None
+            self.facts = (facts, new)
+        return self.facts[1]
 
     def moved(self, fn) -> "Past":
         """The same past converted by ``fn`` (a dtype or device move), with no graph."""
@@ -142,6 +148,7 @@ class Past:
         if self.weights is not None:
             new.weights = self.weights.detach()
             new.block_weights = new.weights if self.block_weights is self.weights else None
+            new.skewed = self.skewed if new.block_weights is not None else None
         new.weights_have_graph = False
         if self.store is not None:
             lo = self.lowest_needed(self.block_start or self.n)
@@ -219,14 +226,24 @@ def _make_room(past: Past, last: int, like: torch.Tensor, P: int, Q: int) -> Non
         past.store = store.moved(n, lo, last, like)
 
 
-def _hankel(r: torch.Tensor, m0: int, lo: int, block: int) -> torch.Tensor:
-    """H[:, i', jj] = r[:, R - m0 - block + 1 + i' + lo + jj]  (shape [P, block, m0 - lo]).
+def _skew(r: torch.Tensor, block: int) -> torch.Tensor:
+    """S[:, i, t] = r[:, t + i] (shape [P, block, R − block + 1]), built once per weights.
+
+    Every block's Hankel matrix is then a column slice of S (:func:`_hankel`): an ordinary strided
+    matrix the matrix product reads in place. Slicing r itself gives overlapping rows, which the
+    product would first copy into a fresh [block, m] buffer each block (memory growing with T).
+    """
+    return r.detach().unfold(1, block, 1).transpose(1, 2).contiguous()
+
+
+def _hankel(skewed: torch.Tensor, R: int, m0: int, lo: int, block: int) -> torch.Tensor:
+    """H[:, i', jj] = r[:, R - m0 - block + 1 + i' + lo + jj]  (shape [P, block, m0 - lo]), a view
+    of ``skewed`` = :func:`_skew` (r, block) with R = r.shape[1].
 
     Row i' = block-1-i holds the weights ρ_{m0+i-j} of x_j (j = lo + jj) for step m0 + i.
     """
-    R = r.shape[1]
     base = R - m0 - block + 1 + lo
-    return r[:, base : base + block + m0 - lo - 1].unfold(1, m0 - lo, 1)
+    return skewed[:, :, base : base + m0 - lo]
 
 
 def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.Tensor:
@@ -234,7 +251,7 @@ def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.
     a slice of r against the stored past. Returns [P, Q]."""
     _make_room(past, m, u, r.shape[0], u.shape[1])
     store = past.store
-    store.data[:, m - 1 - store.offset] = u
+    store.data.select(1, m - 1 - store.offset).copy_(u)
     store.claimed = past.n = past.block_start = m
     lo = past.lowest_needed(m)
     R = r.shape[1]
@@ -252,11 +269,14 @@ def _advance(past: Past, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     new_block = past.starts_block(m) or r is not past.block_weights
     _make_room(past, m + (past.block_size - 1 if new_block else 0), u, r.shape[0], u.shape[1])
     store = past.store
-    store.data[:, m - 1 - store.offset] = u
+    store.data.select(1, m - 1 - store.offset).copy_(u)
     store.claimed = past.n = m
     if new_block:  # far part of steps m … m + B − 1 from the values j < m, one matrix product
         lo = past.lowest_needed(m)
-        past.far = torch.bmm(_hankel(r, m, lo, past.block_size), store.rows(lo, m)).unsqueeze(2)
+        if r is not past.block_weights or past.skewed is None:
+            past.skewed = _skew(r, past.block_size)
+        H = _hankel(past.skewed, r.shape[1], m, lo, past.block_size)
+        past.far = torch.bmm(H, store.rows(lo, m)).unsqueeze(2)
         past.block_start = m
         past.block_weights = r
     m0 = past.block_start
@@ -278,6 +298,7 @@ class _HistoryStep(torch.autograd.Function):
         y = _advance(past, u_prev, r)
         store = past.store
         ctx.layout, ctx.store, ctx.r = past.layout(), store, r
+        ctx.skewed = past.skewed if past.block_size > 1 else None
         ctx.m, ctx.m0 = past.n, past.block_start
         ctx.shared_row = past.to_layout(u_prev).shape[0] == 1 < r.shape[0]
         # the block's far part is flushed at its first step, or at the first recorded one
@@ -300,29 +321,34 @@ class _HistoryStep(torch.autograd.Function):
         if G is None:  # nothing later was recorded: this step's backward opens the pass
             G = store.data.new_zeros((P, C + B, Q))
         parked = G[:, C:, :]  # the current block's output gradients, Hankel row order
+        row = B - 1 - (m - m0)  # this step's row in ``parked``
         need_r = ctx.needs_input_grad[2]
         grad_r = torch.zeros_like(r) if need_r else None
         if grad_y is not None:
             g = past.to_layout(grad_y)
-            if m > m0:  # near part, at once
-                G[:, m0 - off : m - off, :].baddbmm_(r[:, R - m + m0 : R].unsqueeze(2), g.unsqueeze(1))
-                if need_r:
-                    grad_r[:, R - m + m0 : R] += torch.bmm(g.unsqueeze(1), store.rows(m0, m).transpose(1, 2)).squeeze(1)
-            parked[:, B - 1 - (m - m0), :] = g
+            if m > m0 and need_r:
+                grad_r[:, R - m + m0 : R] += torch.bmm(g.unsqueeze(1), store.rows(m0, m).transpose(1, 2)).squeeze(1)
+            parked.select(1, row).copy_(g)
+        own = None
+        if ctx.needs_input_grad[1]:
+            if m > m0:  # near part, gathered: x_{m-1} feeds steps m … m0 + B − 1, all parked now
+                own = torch.baddbmm(G[:, m - 1 - off : m - off, :], r[:, R - row - 1 : R].unsqueeze(1), parked[:, : row + 1, :])
         if ctx.flush:  # the block's first (or first recorded) step: its far part, one product
             lo = past.lowest_needed(m0)
-            H = _hankel(r, m0, lo, B)
+            skewed = _skew(r, B) if ctx.skewed is None else ctx.skewed  # (one-step blocks: a view of r)
+            H = _hankel(skewed, R, m0, lo, B)
             G[:, lo - off : m0 - off, :].baddbmm_(H.transpose(1, 2), parked)
             if need_r:
                 M = torch.bmm(parked, store.rows(lo, m0).transpose(1, 2))  # [P, B, m0 - lo]
                 base = R - m0 - B + 1 + lo
-                index = base + torch.arange(B, device=r.device)[:, None] + torch.arange(m0 - lo, device=r.device)[None, :]
-                grad_r.index_add_(1, index.flatten(), M.reshape(P, -1))
+                for i in range(B):  # row i of M holds the gradients of r[base + i : base + i + m0 - lo]
+                    grad_r[:, base + i : base + i + m0 - lo] += M[:, i]
             parked.zero_()
         grad_u = None
         if ctx.needs_input_grad[1]:
-            own = G[:, m - 1 - off, :]
-            grad_u = past.from_layout(own.sum(0, keepdim=True) if ctx.shared_row else own).clone()
+            if own is None:  # x_{m-1} is far for this whole block: its row is complete
+                own = G[:, m - 1 - off : m - off, :].clone()
+            grad_u = past.from_layout(own.sum(0, keepdim=True) if ctx.shared_row else own)
         grad_chain = None
         if ctx.needs_input_grad[0]:
             grad_chain = G if ctx.chain_layout is None else _relayout(G, store, ctx.chain_layout, B)

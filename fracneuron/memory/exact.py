@@ -55,9 +55,11 @@ class ExactMemory(MemoryEngine):
         self._traced = None
 
     def _next_past(self) -> Past:
-        # The next sequence is probably as long as this one: allocate its buffer once.
+        # The next sequence is probably as long as this one: allocate its buffer once. (A reset
+        # of a sequence that never stepped keeps the hint it had: snnTorch resets twice.)
         old = self._past
-        return Past(self.window, capacity_hint=max(64, old.n + old.block_size), rows=old.rows)
+        hint = old.capacity_hint if old.n == 0 else max(64, old.n + old.block_size)
+        return Past(self.window, capacity_hint=hint, rows=old.rows)
 
     def detach(self) -> None:
         self._past = self._past.cut()

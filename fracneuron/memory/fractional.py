@@ -184,11 +184,11 @@ class FractionalMemory(nn.Module):
             self.order.materialize(v_prev.shape[1:])
         if state.anchor is None or state.engine.steps == 0:  # a new sequence: its first state anchors it
             self.order.check_fits(v_prev.shape[1:])
-            state.anchor = v_prev
+            state.set_anchor(v_prev)
         elif state.anchor.shape != v_prev.shape:
             state.engine.check_shape(v_prev)  # the engine's own message names the fix
         state.since_cut += 1
-        return state.engine.correction(v_prev - state.anchor, self.order)
+        return state.engine.correction(state.deviation(v_prev), self.order)
 
     def forward(self, v_prev: torch.Tensor) -> torch.Tensor | None:
         """c_n for the step that starts from the membrane ``v_prev`` = v_{n-1} (``None`` at α = 1)."""
@@ -305,7 +305,7 @@ class FractionalMemory(nn.Module):
         state = self.__dict__.copy()
         running = state["state"]
         anchor = None if running.anchor is None else running.anchor.detach()
-        state["state"] = FractionalState(running.engine, anchor, running.since_cut)
+        state["state"] = FractionalState(running.engine, anchor, running.since_cut, running.zero_anchor)
         return state
 
     def extra_repr(self) -> str:

@@ -22,14 +22,33 @@ __all__ = ["FractionalState"]
 
 class FractionalState:
     """The past of one sequence: ``engine`` (its stored history), ``anchor`` (v_0, ``None`` before
-    the first step) and ``since_cut`` (steps since the sequence began or was last detached)."""
+    the first step), ``since_cut`` (steps since the sequence began or was last detached) and
+    ``zero_anchor`` (the anchor is +0 everywhere and needs no gradient, so u = v − a is v itself,
+    bit for bit: the step skips the subtraction and its autograd node)."""
 
-    __slots__ = ("engine", "anchor", "since_cut")
+    __slots__ = ("engine", "anchor", "since_cut", "zero_anchor")
 
-    def __init__(self, engine: MemoryEngine, anchor: torch.Tensor | None = None, since_cut: int = 0) -> None:
+    def __init__(
+        self, engine: MemoryEngine, anchor: torch.Tensor | None = None, since_cut: int = 0, zero_anchor: bool = False
+    ) -> None:
         self.engine = engine
         self.anchor = anchor
         self.since_cut = since_cut
+        self.zero_anchor = zero_anchor
+
+    def set_anchor(self, anchor: torch.Tensor) -> None:
+        """Anchor a new sequence at ``anchor`` (its first state). Whether it is +0 everywhere is
+        read here, once per sequence (not while compiling: there the subtraction stays)."""
+        self.anchor = anchor
+        self.zero_anchor = (
+            not anchor.requires_grad
+            and not torch.compiler.is_compiling()
+            and not bool(torch.any((anchor != 0) | torch.signbit(anchor)))
+        )
+
+    def deviation(self, v: torch.Tensor) -> torch.Tensor:
+        """u = v − a, the state the history stores (``v`` itself when the anchor is +0)."""
+        return v if self.zero_anchor else v - self.anchor
 
     @property
     def steps(self) -> int:
@@ -38,14 +57,14 @@ class FractionalState:
 
     def fork(self) -> "FractionalState":
         """An independent state continuing the same sequence (this one is left as it is)."""
-        return FractionalState(self.engine.fork(), self.anchor, self.since_cut)
+        return FractionalState(self.engine.fork(), self.anchor, self.since_cut, self.zero_anchor)
 
     def detached(self) -> "FractionalState":
         """The same past without its autograd graph (truncated BPTT), as a new state."""
         engine = self.engine.fork()
         engine.detach()
         anchor = None if self.anchor is None else self.anchor.detach()
-        return FractionalState(engine, anchor, 0)
+        return FractionalState(engine, anchor, 0, self.zero_anchor)
 
     def moved(self, fn) -> "FractionalState":
         """The same past converted by ``fn`` (``.to()``, ``.double()``), as a new state."""
