@@ -56,7 +56,9 @@ class BaseNeuron(nn.Module):
             (``"nearest"``, PySNN's ``"exponential"``), a = ``trace_increment``; read it as
             ``neuron.trace`` after a step.
         fused_multi_step: in ``"m"`` mode, run LIF/IF neurons with ``soe`` memory and a fixed
-            order on the fused path (:mod:`fracneuron.neuron.fused`; default ``True``).
+            order on the fused path (:mod:`fracneuron.neuron.fused`), and step the others with
+            the lean single step (:mod:`fracneuron.neuron.lean`); default ``True``. ``False``
+            records every operation of every step.
     """
 
     #: the dv/dt the fused multi-step path knows (set by IF and LIF; ``fused_leak``: with a leak)
