@@ -30,11 +30,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fmt_mb, fmt_time, measure, print_table, ratio  # noqa: E402
+from harness import fmt_mb, fmt_time, measure_rounds, print_table, ratio  # noqa: E402
 
 #: module -> how a user gets it
 PEERS = {
@@ -129,13 +128,8 @@ def main(argv=None, find_spec=None) -> int:
         return MISSING_STATUS
     rows = []
     for T in args.T:
-        runs = {lib: [] for lib in LIBRARIES}
-        for _ in range(args.rounds):
-            for lib in LIBRARIES:
-                spec = {"library": lib, "T": T, "B": args.B, "device": args.device}
-                runs[lib].append(measure("vs_spikede:case", spec, args.repeats, args.threads))
-        res = {lib: {**r[0], "time_s": statistics.median(x["time_s"] for x in r),
-                     "peak_mb": statistics.median(x["peak_mb"] for x in r)} for lib, r in runs.items()}
+        specs = [{"library": lib, "T": T, "B": args.B, "device": args.device} for lib in LIBRARIES]
+        res = dict(zip(LIBRARIES, measure_rounds("vs_spikede:case", specs, args.repeats, args.threads, args.rounds)))
         peer = res["spikeDE"]
         for lib in LIBRARIES:
             r = res[lib]

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import cost_columns, measure, print_table  # noqa: E402
+from harness import cost_columns, measure_rounds, print_table  # noqa: E402
 
 #: variant -> (integrator, method, alpha, learn_alpha, options)
 VARIANTS = {
@@ -82,23 +81,13 @@ def main(argv=None) -> None:
     variants = [*DEFAULT, *args.methods]
     rows = []
     for T in args.T:
-        runs = {v: [] for v in variants}
-        for _ in range(args.rounds):
-            for v in variants:
-                spec = {"variant": v, "T": T, "B": args.B, "device": args.device}
-                runs[v].append(measure("wrapper:case", spec, args.repeats, args.threads))
-        results = {v: _median(r) for v, r in runs.items()}
+        specs = [{"variant": v, "T": T, "B": args.B, "device": args.device} for v in variants]
+        results = dict(zip(variants, measure_rounds("wrapper:case", specs, args.repeats, args.threads, args.rounds)))
         for v in variants:
             rows.append({"T": T, "variant": v, **cost_columns(results[v], results["euler"], "euler"),
                          "spike rate": results[v]["spike rate"]})
     columns = ["T", "variant", "fwd+bwd", "peak mem", "time / euler", "mem / euler", "spike rate"]
     print_table(rows, columns)
-
-
-def _median(results: list[dict]) -> dict:
-    """One result per case: the median time and peak over the rounds."""
-    return {**results[0], "time_s": statistics.median(r["time_s"] for r in results),
-            "peak_mb": statistics.median(r["peak_mb"] for r in results)}
 
 
 if __name__ == "__main__":
