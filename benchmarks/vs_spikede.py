@@ -23,6 +23,10 @@ before it is measured, so spikeDE's ``torch.compile`` happens outside the measur
 memory of that run is handed back to the kernel first, so the peak is the measured run's own). Each case
 runs in a fresh process, one torch thread (benchmarks/harness.py); ``--rounds R`` repeats the pair
 R times, interleaved, and keeps the medians.
+
+A third row, ``linear layers only``, runs the same linear layers once per step with no neurons
+(forward + backward): a floor for both wrappers on one CPU thread, so the speed-up any wrapper can
+show over spikeDE is at most spikeDE's time over this one.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ PEERS = {
     "torchfde": "git clone https://github.com/kangqiyu/torchfde and put it on PYTHONPATH (spikeDE's fdeint needs it)",
     "torchdiffeq": "pip install torchdiffeq",
 }
-LIBRARIES = ("spikeDE", "fracneuron")
+#: the same linear layers, stepped the same way, with no neurons: what no wrapper can go below
+FLOOR = "linear layers only"
+LIBRARIES = ("spikeDE", "fracneuron", FLOOR)
 MISSING_STATUS = 2
 
 
@@ -62,6 +68,8 @@ def case(library: str, T: int, B: int = 32, device: str = "cpu"):
         from spikeDE import LIFNeuron, SNNWrapper
     else:
         from fracneuron import LIFNeuron, SNNWrapper
+    if library == FLOOR:
+        LIFNeuron = lambda **_: nn.Identity()  # noqa: E731  (the linear layers' own cost)
 
     neuron = dict(tau=2.0, threshold=1.0, surrogate_grad_scale=5.0, surrogate_opt="arctan_surrogate")
 
@@ -77,13 +85,26 @@ def case(library: str, T: int, B: int = 32, device: str = "cpu"):
             x = self.lif2(self.fc2(x))
             return self.lif3(self.fc3(x))
 
+    class Stepped(nn.Module):
+        """The network called once per step, as both wrappers call it (the floor row)."""
+
+        def __init__(self, base: nn.Module) -> None:
+            super().__init__()
+            self.base = base
+
+        def forward(self, x, t, method=None, options=None):
+            return torch.stack([self.base(x_k) for x_k in x])
+
     torch.manual_seed(0)
     net = MLP()
     with torch.no_grad():
         for fc in (net.fc1, net.fc2, net.fc3):
             fc.weight.mul_(8.0)
-    model = SNNWrapper(net.to(device), integrator="fdeint", alpha=0.6, learn_alpha=True)
-    model._set_neuron_shapes(input_shape=(B, 256))
+    if library == FLOOR:
+        model = Stepped(net.to(device))
+    else:
+        model = SNNWrapper(net.to(device), integrator="fdeint", alpha=0.6, learn_alpha=True)
+        model._set_neuron_shapes(input_shape=(B, 256))
     generator = torch.Generator().manual_seed(1)
     x = torch.rand(T, B, 256, generator=generator).to(device)
     t = torch.arange(T, dtype=torch.float32, device=device)
@@ -93,7 +114,8 @@ def case(library: str, T: int, B: int = 32, device: str = "cpu"):
         out = model(x, t, method="gl", options={"memory": -1})
         out.sum().backward()
         alpha_grad = sum(float(p.grad.abs().sum()) for p in model.parameters() if p.grad is not None and p.numel() == 1)
-        return {"output mean": f"{out.detach().float().mean().item():.3f}", "alpha grad": alpha_grad != 0.0}
+        learned = "—" if library == FLOOR else str(alpha_grad != 0.0)  # α's gradient reached its parameters
+        return {"output mean": f"{out.detach().float().mean().item():.3f}", "alpha grad": learned}
 
     run()  # compile (spikeDE) and first-call set-up, outside the measurement
     _return_freed_memory()  # so the peak measured next is the run's own, for both libraries

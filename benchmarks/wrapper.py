@@ -9,6 +9,8 @@ both layers spike: hidden ~16 %, output ~6 % at α = 0.6; input uniform [0, 1) `
 * ``gl``: ``integrator="fdeint"``, α = 0.6, ``method="gl"``, ``options={"memory": -1}`` (exact);
 * ``gl learn_alpha``: the same with ``learn_alpha=True`` (α's gradient through the GL weights);
 * ``gl soe`` / ``gl window``: ``options={"memory": "soe"}`` / ``{"memory": 32}``;
+* ``gl recorded``: ``gl`` with the neurons' ``fused_multi_step=False``: every operation of every
+  step recorded, no lean step (what the lean step saves);
 * ``l1``, ``pred``, ``trap``: the other fdeint methods (``--methods``).
 
 Each case runs in a fresh process, one torch thread; time is the median of the repeats after a
@@ -33,13 +35,14 @@ VARIANTS = {
     "euler": ("odeint", "euler", 1.0, False, {}),
     "gl": ("fdeint", "gl", 0.6, False, {"memory": -1}),
     "gl learn_alpha": ("fdeint", "gl", 0.6, True, {"memory": -1}),
+    "gl recorded": ("fdeint", "gl", 0.6, False, {"memory": -1}),
     "gl soe": ("fdeint", "gl", 0.6, False, {"memory": "soe"}),
     "gl window": ("fdeint", "gl", 0.6, False, {"memory": 32}),
     "l1": ("fdeint", "l1", 0.6, False, {"memory": -1}),
     "pred": ("fdeint", "pred", 0.6, False, {"memory": -1}),
     "trap": ("fdeint", "trap", 0.6, False, {"memory": -1}),
 }
-DEFAULT = ("euler", "gl", "gl learn_alpha", "gl soe", "gl window")
+DEFAULT = ("euler", "gl", "gl learn_alpha", "gl recorded", "gl soe", "gl window")
 
 
 def case(variant: str, T: int, B: int = 32, device: str = "cpu"):
@@ -54,6 +57,8 @@ def case(variant: str, T: int, B: int = 32, device: str = "cpu"):
     with torch.no_grad():
         for layer in (base[0], base[2]):
             layer.weight.mul_(5.0)
+    for neuron in (base[1], base[3]):
+        neuron.fused_multi_step = variant != "gl recorded"
     kwargs = {} if integrator == "odeint" else {"alpha": alpha, "learn_alpha": learn_alpha}
     model = fn.SNNWrapper(base.to(device), integrator=integrator, **kwargs)
     x = torch.rand(T, B, 128, device=device)

@@ -26,6 +26,8 @@ neuron (broadcast). Gradients equal the stepped neuron's to rounding.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ..functional.step import fractional_potential
@@ -42,19 +44,25 @@ def can_step_lean(neuron, x: torch.Tensor, stepping: type) -> bool:
     """Whether ``neuron``'s next step from input ``x`` can be one lean node: an IF/LIF model
     (``fused_dv_dt``) with ``stepping``'s own charge → fire → reset, a fractional order charged by
     explicit GL, a spike function whose derivative is known, no refractoriness or trace."""
-    cls = type(neuron)
     memory = neuron.memory
     return (
-        getattr(neuron, "fused_multi_step", True)
-        and cls.dv_dt is getattr(cls, "fused_dv_dt", None)
-        and all(getattr(cls, name) is getattr(stepping, name) for name in _OWN_STEP)
+        not torch.compiler.is_compiling()  # compiled graphs trace the plain step
+        and getattr(neuron, "fused_multi_step", True)
+        and _model_fits(type(neuron), stepping)
         and isinstance(neuron.surrogate_f, SpikeFunction)
         and not getattr(neuron, "refractory", 0)
         and getattr(neuron, "trace_tau", None) is None
         and not memory.is_markovian  # α = 1 stays the native step, untouched
         and isinstance(memory.stepper, ExplicitGL)
         and x.is_floating_point()
-        and not torch.compiler.is_compiling()  # compiled graphs trace the plain step
+    )
+
+
+@functools.cache
+def _model_fits(cls: type, stepping: type) -> bool:
+    """An IF/LIF dv/dt and ``stepping``'s own charge → fire → reset (a class fact: asked once)."""
+    return cls.dv_dt is getattr(cls, "fused_dv_dt", None) and all(
+        getattr(cls, name) is getattr(stepping, name) for name in _OWN_STEP
     )
 
 
@@ -79,13 +87,17 @@ class _LeanStep(torch.autograd.Function):
         h = neuron.memory.order.step_size
         with torch.no_grad():  # the very calls of the stepped neuron: the same values
             f = neuron.dv_dt(v, x)
-            H = fractional_potential(v, correction, scale, increment=h * f)
+            increment = h * f if h != 1.0 else f  # × 1.0 changes no value
+            H = fractional_potential(v, correction, scale, increment=increment)
             spike = neuron.fire(H)
             v_new = neuron.reset_potential(H, spike)
         tau = neuron.get_tau()
         ctx.neuron, ctx.h = neuron, h
         ctx.tau = tau.detach() if isinstance(tau, torch.Tensor) else tau
-        ctx.save_for_backward(H, spike, f, scale)
+        # keep only what the backward reads: f for s's and τ's gradients, S for a hard reset
+        keep_f = ctx.needs_input_grad[3] or ctx.needs_input_grad[4]
+        keep_spike = neuron.spk_reset == "hard"
+        ctx.save_for_backward(H, spike if keep_spike else None, f if keep_f else None, scale)
         return spike, v_new
 
     @staticmethod
@@ -95,16 +107,12 @@ class _LeanStep(torch.autograd.Function):
         neuron, h, tau = ctx.neuron, ctx.h, ctx.tau
         theta = neuron.threshold
         surrogate = neuron.surrogate_f.derivative(H - theta, neuron.surrogate_f.scale)
-        if neuron.spk_reset == "soft":
-            through_S = -theta
-            grad_H = grad_v.clone()
-        else:
-            through_S = neuron.v_reset - H
-            grad_H = grad_v * (1.0 - spike)
-        if neuron.detach_reset:
-            grad_H.addcmul_(grad_spike, surrogate)
-        else:
-            grad_H.addcmul_(grad_spike + grad_v * through_S, surrogate)
+        if neuron.spk_reset == "soft":  # ḡH = ḡv' + (ḡS − θ ḡv') σ'
+            through = grad_spike if neuron.detach_reset else grad_spike.add(grad_v, alpha=-theta)
+            grad_H = torch.addcmul(grad_v, through, surrogate)
+        else:  # ḡH = ḡv' (1 − S) + (ḡS + ḡv' (v_r − H)) σ'
+            through = grad_spike if neuron.detach_reset else grad_spike + grad_v * (neuron.v_reset - H)
+            grad_H = (grad_v * (1.0 - spike)).addcmul_(through, surrogate)
         s = 1.0 if scale is None else scale
         grad_c = grad_H if ctx.needs_input_grad[2] else None
         grad_scale = None
