@@ -74,8 +74,10 @@ class ExplicitGL:
 
     def _increment_scale(self, like: torch.Tensor) -> torch.Tensor | None:
         # a learned α makes s a small graph of its own: build it once per sequence (or chunk)
+        if torch.compiler.is_compiling():  # a compiled graph holds s itself
+            return self.memory.increment_scale(like)
         key = (like.dtype, like.device, torch.is_grad_enabled())
-        if self._scale is None or self._scale[0] != key or torch.compiler.is_compiling():
+        if self._scale is None or self._scale[0] != key:
             self._scale = (key, self.memory.increment_scale(like))
         return self._scale[1]
 
