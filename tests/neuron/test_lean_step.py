@@ -108,3 +108,30 @@ def test_lean_chunks_with_detach_equal_stepping():
     assert torch.equal(s, s_ref)
     torch.testing.assert_close(gx, gx_ref, rtol=1e-12, atol=1e-12 * gx_ref.abs().max())
     torch.testing.assert_close(ga, ga_ref, rtol=1e-12, atol=0.0)
+
+
+def test_learned_scale_is_rebuilt_per_sequence_and_never_copied():
+    """s = h^{α−1} of a learned α is built once per sequence: after an optimizer step and reset()
+    the next sequence uses the new α (the same gradients as recording every step), and a copy taken
+    mid-sequence carries no graph."""
+    import copy
+
+    def two_sequences(lean):
+        torch.manual_seed(4)
+        neuron = LIFNeuron(alpha=0.6, tau=2.0, learn_alpha=True, step_size=0.5, fused_multi_step=lean).double()
+        optimizer = torch.optim.SGD(neuron.parameters(), lr=0.5)
+        x = 1.5 + torch.randn(2, 15, 4, 3, dtype=torch.float64)
+        grads = []
+        for sequence in x:
+            neuron.reset()
+            optimizer.zero_grad()
+            spikes = torch.stack([neuron(x_n) for x_n in sequence])
+            copy.deepcopy(neuron)  # mid-sequence: values only
+            (spikes.sum() + neuron.v.sum()).backward()
+            grads.append(neuron.memory.order.alpha_param.grad.clone())
+            optimizer.step()
+        return torch.stack(grads)
+
+    lean, recorded = two_sequences(True), two_sequences(False)
+    assert lean[0].ne(lean[1]).all()  # α moved between the sequences
+    torch.testing.assert_close(lean, recorded, rtol=1e-12, atol=0.0)
