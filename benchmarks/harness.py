@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-__all__ = ["measure", "print_table", "ratio", "fmt_time", "fmt_mb", "cost_columns"]
+__all__ = ["measure", "measure_rounds", "print_table", "ratio", "fmt_time", "fmt_mb", "cost_columns"]
 
 
 def _status_mb(field: str) -> float:
@@ -75,6 +75,23 @@ def measure(target: str, spec: dict, repeats: int = 3, threads: int | None = Non
     ctx = mp.get_context("spawn")
     with ctx.Pool(1) as pool:
         return pool.apply(_child, (target, spec, repeats, threads))
+
+
+def measure_rounds(
+    target: str, specs: Sequence[dict], repeats: int = 3, threads: int | None = None, rounds: int = 1
+) -> list[dict]:
+    """:func:`measure` each spec in turn, the whole list ``rounds`` times (interleaved, so a load
+    that comes and goes on a shared machine hits every case alike); per spec, the first round's
+    extras with the median time and peak over the rounds."""
+    runs = [[] for _ in specs]
+    for _ in range(rounds):
+        for spec, results in zip(specs, runs):
+            results.append(measure(target, spec, repeats, threads))
+    return [
+        {**results[0], "time_s": statistics.median(r["time_s"] for r in results),
+         "peak_mb": statistics.median(r["peak_mb"] for r in results)}
+        for results in runs
+    ]
 
 
 def ratio(a: float, b: float) -> str:

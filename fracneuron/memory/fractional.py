@@ -59,6 +59,7 @@ class ExplicitGL:
 
     def __init__(self, memory: "FractionalMemory") -> None:
         self.memory = memory
+        self._scale: tuple | None = None  # (key, s): s once per sequence, not once per step
 
     @property
     def n(self) -> int:
@@ -69,7 +70,16 @@ class ExplicitGL:
         if memory.order.is_markovian:
             return None, None
         correction = memory.state.engine.correction(y_prev - rest, memory.order)
-        return correction, memory.increment_scale(y_prev)
+        return correction, self._increment_scale(y_prev)
+
+    def _increment_scale(self, like: torch.Tensor) -> torch.Tensor | None:
+        # a learned α makes s a small graph of its own: build it once per sequence (or chunk)
+        if torch.compiler.is_compiling():  # a compiled graph holds s itself
+            return self.memory.increment_scale(like)
+        key = (like.dtype, like.device, torch.is_grad_enabled())
+        if self._scale is None or self._scale[0] != key:
+            self._scale = (key, self.memory.increment_scale(like))
+        return self._scale[1]
 
     def local(self, y_prev, g_prev, rhs, prepared):
         correction, scale = prepared
@@ -79,13 +89,16 @@ class ExplicitGL:
         pass
 
     def reset(self) -> None:
-        pass  # the memory starts a new state
+        self._scale = None  # the memory starts a new state; α may have changed
 
     def detach(self) -> None:
-        pass
+        self._scale = None  # its graph belongs to the chunk that ends here
 
     def apply(self, fn) -> None:
         pass
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_scale": None}  # copies rebuild s; never copy its graph
 
 
 class FractionalMemory(nn.Module):
@@ -222,22 +235,36 @@ class FractionalMemory(nn.Module):
         A neuron hands its right-hand side over instead of the increment so that an implicit or
         predictor–corrector scheme may evaluate it at other potentials.
         """
-        if step_size != self.order.step_size:
-            raise ValueError(
-                f"the neuron steps by {step_size} but its memory was set up for {self.order.step_size}; "
-                "set the memory's step (memory.order.set_step_size, or use()) with the neuron's"
-            )
-        if self._injected is not None:
-            stepper, prepared = self._injected
-            self._injected = None
-        else:
-            stepper, prepared = self.prepare_step(v_prev)
+        self.check_step_size(step_size)
+        stepper, prepared = self.take_step(v_prev)
         g_prev = rhs(v_prev)
         h = stepper.local(v_prev, g_prev, rhs, prepared)
         if not self._replaying:
             stepper.finish(h, g_prev, v_prev)
             self.charges += 1
         return h
+
+    def check_step_size(self, step_size: float) -> None:
+        """Refuse a neuron step h that is not the one the memory's weights were made for."""
+        if step_size != self.order.step_size:
+            raise ValueError(
+                f"the neuron steps by {step_size} but its memory was set up for {self.order.step_size}; "
+                "set the memory's step (memory.order.set_step_size, or use()) with the neuron's"
+            )
+
+    def take_step(self, v_prev: torch.Tensor) -> tuple:
+        """(stepper, history part) of the step from ``v_prev``: the injected one (the adjoint's
+        replay) or :meth:`prepare_step`'s. A caller that computes the local part itself (the lean
+        neuron step) calls this, then :meth:`count_charge`."""
+        if self._injected is not None:
+            prepared, self._injected = self._injected, None
+            return prepared
+        return self.prepare_step(v_prev)
+
+    def count_charge(self) -> None:
+        """Book a charge computed outside :meth:`charge` (nothing while replaying)."""
+        if not self._replaying:
+            self.charges += 1
 
     def prepare_step(self, v_prev: torch.Tensor) -> tuple:
         """(stepper, history part) of the next step from ``v_prev``; extends the stored past. The

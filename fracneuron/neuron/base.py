@@ -17,6 +17,7 @@ from .._checks import check_choice, check_finite, check_positive, check_tensor
 from ..memory import FractionalMemory, StateShapeError
 from ..options import FractionalOptions
 from .fused import can_fuse, fused_sequence
+from .lean import can_step_lean, lean_step
 
 __all__ = ["BaseNeuron", "TRACE_UPDATES"]
 
@@ -55,7 +56,9 @@ class BaseNeuron(nn.Module):
             (``"nearest"``, PySNN's ``"exponential"``), a = ``trace_increment``; read it as
             ``neuron.trace`` after a step.
         fused_multi_step: in ``"m"`` mode, run LIF/IF neurons with ``soe`` memory and a fixed
-            order on the fused path (:mod:`fracneuron.neuron.fused`; default ``True``).
+            order on the fused path (:mod:`fracneuron.neuron.fused`), and step the others with
+            the lean single step (:mod:`fracneuron.neuron.lean`); default ``True``. ``False``
+            records every operation of every step.
     """
 
     #: the dv/dt the fused multi-step path knows (set by IF and LIF; ``fused_leak``: with a leak)
@@ -225,7 +228,12 @@ class BaseNeuron(nn.Module):
 
     # ------------------------------------------------------------- stepping
     def single_step(self, x: torch.Tensor) -> torch.Tensor:
-        """One charge → fire → reset step; ``x`` is ``[B, *features]``, returns spikes."""
+        """One charge → fire → reset step; ``x`` is ``[B, *features]``, returns spikes.
+
+        IF/LIF with a fractional order charged by explicit GL take the lean path
+        (:mod:`fracneuron.neuron.lean`: the same values, one autograd node per step)."""
+        if can_step_lean(self, x, BaseNeuron):
+            return lean_step(self, x)
         v = self._potential_for(x)
         h = self.memory.charge(v, lambda u: self.dv_dt(u, x), self.step_size)
         resting = self._resting_mask(v)

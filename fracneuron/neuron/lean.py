@@ -1,0 +1,129 @@
+r"""Lean single step: one LIF/IF charge → fire → reset step as one autograd node.
+
+A stepped neuron (``step_mode="s"``, ``SNNWrapper``'s per-step calls, an ``exact`` multi-step
+sequence) records a dozen autograd nodes per step for the charge, the spike and the reset, and
+the backward walks each of them. When the whole input sequence is not known (the wrapper calls the
+network once per step), the step itself is what can be fused: here it runs without a graph — the
+neuron's own ``dv_dt``, :func:`~fracneuron.functional.fractional_potential`, ``fire`` and
+``reset_potential``, so the values are bit for bit the stepped ones — and one node with a
+hand-written backward stands for it. The memory term c_n is computed before, by the memory's
+engine (its own autograd node, which carries the gradient into the past and into α).
+
+With a = s·h/τ, f = (x − (v − v_rest))/τ (LIF) or x/τ (IF), step n:
+
+    H = v + s·h·f + c,      S = Θ(H − θ),      v' = R(H, S)
+
+backward, given ḡS and ḡv' (σ' the surrogate derivative at H − θ):
+
+    ḡH = ḡv' ∂R/∂H + (ḡS + ḡv' ∂R/∂S) σ'      (∂R/∂S dropped with ``detach_reset``)
+    ḡc = ḡH,   ḡs = Σ ḡH·h·f,   ḡx = a ḡH,   ḡv = (1 − a) ḡH (LIF) or ḡH (IF),
+    ḡφ = −Σ ḡH·s·h·f       (learnable τ = τ_0 e^φ)
+
+Soft reset R = H − θS: ∂R/∂H = 1, ∂R/∂S = −θ; hard reset R = S v_r + (1 − S) H: ∂R/∂H = 1 − S,
+∂R/∂S = v_r − H. Shapes: x, v, c, H, S are the state's ``[B, *features]``; s a scalar or one per
+neuron (broadcast). Gradients equal the stepped neuron's to rounding.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from ..functional.step import fractional_potential
+from ..memory.fractional import ExplicitGL
+from ..surrogate import SpikeFunction
+
+__all__ = ["can_step_lean", "lean_step"]
+
+#: BaseNeuron methods a subclass must not override for the lean step to be its step
+_OWN_STEP = ("single_step", "fire", "reset_potential", "firing_threshold", "initial_potential", "_potential_for")
+
+
+def can_step_lean(neuron, x: torch.Tensor, stepping: type) -> bool:
+    """Whether ``neuron``'s next step from input ``x`` can be one lean node: an IF/LIF model
+    (``fused_dv_dt``) with ``stepping``'s own charge → fire → reset, a fractional order charged by
+    explicit GL, a spike function whose derivative is known, no refractoriness or trace."""
+    memory = neuron.memory
+    return (
+        not torch.compiler.is_compiling()  # compiled graphs trace the plain step
+        and getattr(neuron, "fused_multi_step", True)
+        and _model_fits(type(neuron), stepping)
+        and isinstance(neuron.surrogate_f, SpikeFunction)
+        and not getattr(neuron, "refractory", 0)
+        and getattr(neuron, "trace_tau", None) is None
+        and not memory.is_markovian  # α = 1 stays the native step, untouched
+        and isinstance(memory.stepper, ExplicitGL)
+        and x.is_floating_point()
+    )
+
+
+@functools.cache
+def _model_fits(cls: type, stepping: type) -> bool:
+    """An IF/LIF dv/dt and ``stepping``'s own charge → fire → reset (a class fact: asked once)."""
+    return cls.dv_dt is getattr(cls, "fused_dv_dt", None) and all(
+        getattr(cls, name) is getattr(stepping, name) for name in _OWN_STEP
+    )
+
+
+def lean_step(neuron, x: torch.Tensor) -> torch.Tensor:
+    """One step of ``neuron`` (see :func:`can_step_lean`) on ``x`` ``[B, *features]``; returns
+    the spikes and sets ``neuron.v``."""
+    v = neuron._potential_for(x)
+    memory = neuron.memory
+    memory.check_step_size(neuron.step_size)
+    _, (correction, scale) = memory.take_step(v)
+    tau_param = neuron.tau_param if neuron.tau_learnable else None
+    spike, neuron.v = _LeanStep.apply(x, v, correction, scale, tau_param, neuron)
+    memory.count_charge()
+    return spike
+
+
+class _LeanStep(torch.autograd.Function):
+    """(x, v, c, s or None, τ parameter or None, neuron) -> (spike, v')."""
+
+    @staticmethod
+    def forward(ctx, x, v, correction, scale, tau_param, neuron):
+        h = neuron.memory.order.step_size
+        with torch.no_grad():  # the very calls of the stepped neuron: the same values
+            f = neuron.dv_dt(v, x)
+            increment = h * f if h != 1.0 else f  # × 1.0 changes no value
+            H = fractional_potential(v, correction, scale, increment=increment)
+            spike = neuron.fire(H)
+            v_new = neuron.reset_potential(H, spike)
+        tau = neuron.get_tau()
+        ctx.neuron, ctx.h = neuron, h
+        ctx.tau = tau.detach() if isinstance(tau, torch.Tensor) else tau
+        # keep only what the backward reads: f for s's and τ's gradients, S for a hard reset
+        keep_f = ctx.needs_input_grad[3] or ctx.needs_input_grad[4]
+        keep_spike = neuron.spk_reset == "hard"
+        ctx.save_for_backward(H, spike if keep_spike else None, f if keep_f else None, scale)
+        return spike, v_new
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_spike, grad_v):
+        H, spike, f, scale = ctx.saved_tensors
+        neuron, h, tau = ctx.neuron, ctx.h, ctx.tau
+        theta = neuron.threshold
+        surrogate = neuron.surrogate_f.derivative(H - theta, neuron.surrogate_f.scale)
+        if neuron.spk_reset == "soft":  # ḡH = ḡv' + (ḡS − θ ḡv') σ'
+            through = grad_spike if neuron.detach_reset else grad_spike.add(grad_v, alpha=-theta)
+            grad_H = torch.addcmul(grad_v, through, surrogate)
+        else:  # ḡH = ḡv' (1 − S) + (ḡS + ḡv' (v_r − H)) σ'
+            through = grad_spike if neuron.detach_reset else grad_spike + grad_v * (neuron.v_reset - H)
+            grad_H = (grad_v * (1.0 - spike)).addcmul_(through, surrogate)
+        s = 1.0 if scale is None else scale
+        grad_c = grad_H if ctx.needs_input_grad[2] else None
+        grad_scale = None
+        if ctx.needs_input_grad[3]:
+            grad_scale = (grad_H * (h * f)).sum_to_size(scale.shape)
+        a = s * h / tau  # ∂H/∂x
+        grad_x = grad_H * a if ctx.needs_input_grad[0] else None
+        grad_v_prev = None
+        if ctx.needs_input_grad[1]:
+            grad_v_prev = grad_H * (1.0 - a) if type(neuron).fused_leak else grad_H
+        grad_tau = None
+        if ctx.needs_input_grad[4]:  # τ = τ_0 e^φ: ∂f/∂φ = −f
+            grad_tau = -(grad_H * (s * h) * f).sum(dtype=torch.float64).to(neuron.tau_param.dtype)
+        return grad_x, grad_v_prev, grad_c, grad_scale, grad_tau, None
