@@ -79,6 +79,14 @@ class ExactMemory(MemoryEngine):
         new._past = self._next_past()
         return new
 
+    def adjoint(self) -> "ExactMemory":
+        return self.spawn()
+
+    @property
+    def has_graph(self) -> bool:
+        chain = self._past.chain
+        return (chain is not None and chain.requires_grad) or (self._traced is not None and self._traced.requires_grad)
+
     def _copy_options(self) -> "ExactMemory":
         return type(self)()
 

@@ -137,6 +137,13 @@ class SoeMemory(MemoryEngine):
             )
         self.graph_cut = False
 
+    def adjoint(self) -> "SoeMemory":
+        new = self.spawn()
+        new.fit = self.fit
+        if self._conv is not None and self._conv.amp is not None:
+            new._conv = self._conv.fresh()
+        return new
+
     def reset(self) -> None:
         self._conv, self.graph_cut = None, False
 

@@ -1,0 +1,154 @@
+r"""A whole ``[T, B, ...]`` sequence of a spiking neuron with fractional memory as one autograd node.
+
+A neuron's step (charge → fractional potential → fire → reset), with V_0 = v_init the state the
+call starts from and u_j = V_j − a (a: the sequence's anchor):
+
+    C_n = charge(x_n, V_n)                              the framework's own charged potential
+    H_n = V_n + s·(C_n − V_n) + c_n,   c_n = Σ_{k≥1} ρ_k u_{n+1-k}     (s = 1: H_n = C_n + c_n)
+    S_n = fire(H_n − θ),               V_{n+1} = reset(H_n, S_n)
+
+is recorded step by step with a dozen autograd nodes per step. Here the forward runs without a
+graph, with the very operations of the stepped neuron (so spikes and states are bit for bit the
+stepped ones, and the memory's running state advances as it would), keeps H and S, and the
+backward is the adjoint recurrence from n = T − 1 down to 0:
+
+    ḡS_n = ḡspike_n + ḡV_{n+1} ∂R/∂S,     ḡH_n = ḡV_{n+1} ∂R/∂H + ḡS_n σ'(H_n − θ)
+    ḡu_n = Σ_{k≥1} ρ_k ḡH_{n-1+k}          (the memory, run backward in time: the adjoint)
+    ḡV_n = ḡH_n (s ∂C/∂V + 1 − s) + ḡu_n,   ḡx_n = s ∂C/∂x ḡH_n
+
+with ∂R/∂S dropped for a detached reset. The memory term is the same causal convolution fed
+ḡH_{T−1}, ḡH_{T−2}, …: the ``history`` object gives a fresh one (``adjoint()``), so the exact
+engine's blocked products and the soe engine's mode recurrence serve the backward too. When the
+call starts the sequence, a = V_0, so ∂L/∂V_0 also gets −Σ_{n≥1} ḡu_n (the u_0 terms cancel).
+
+Parameters: the cell's own (a learned time constant) get Σ_n ⟨s ḡH_n, ∂C_n/∂p⟩ from the cell; the
+memory's (learned α, coefficients) get Σ_n ⟨ḡH_n, ∂c_n/∂α + ∂s/∂α (C_n − V_n)⟩, which the
+``history`` computes by replaying its kernel's weights with a graph over the known states
+(dL/dα = Σ_k ∂L/∂ρ_k ∂ρ_k/∂α).
+
+Protocols (duck-typed; this module imports nothing above ``functional``):
+
+* ``cell``: ``charge(x, v)``; ``threshold``; ``fire(z)`` and ``fire_slope(z)`` = σ'(z);
+  ``reset(H, S)`` and ``reset_partials(H, S)`` = (∂R/∂H, ∂R/∂S or ``None``);
+  ``charge_partials()`` = (∂C/∂x, ∂C/∂V), numbers or tensors independent of x and V;
+  ``params`` (tensors) and ``param_grads(x, V, ḡC)`` (their gradients).
+* ``history``: ``correction(v)`` (c of the step from v, advancing the running state);
+  ``scale(like)`` (s or ``None``); ``anchored`` (this call starts the sequence); ``adjoint()`` (a
+  fresh copy of the kernel with ``correction(g)``); ``params`` and ``param_grads(V, ḡH, Δ)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .step import fractional_potential
+
+__all__ = ["fused_sequence"]
+
+#: steps whose surrogate and reset terms are computed together in the backward
+CHUNK = 16
+
+
+def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(spikes ``[T, B, ...]``, V_T) of ``cell`` with ``history``'s memory, driven by ``x_seq``."""
+    params = tuple(cell.params) + tuple(history.params)
+    return _Sequence.apply(x_seq, v_init, cell, history, len(cell.params), *params)
+
+
+def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
+    """The stepped neuron's operations, step by step, without a graph: (H, S, V_T)."""
+    theta = cell.threshold
+    pre_spike, spikes = [], []
+    for x in x_seq.unbind(0):
+        charged = cell.charge(x, v)
+        H = fractional_potential(v, history.correction(v), history.scale(charged), charged=charged)
+        S = cell.fire(H - theta)
+        v = cell.reset(H, S)
+        pre_spike.append(H)
+        spikes.append(S)
+    return torch.stack(pre_spike), torch.stack(spikes), v
+
+
+class _Sequence(torch.autograd.Function):
+    """(x_seq, v_init, cell, history, n_cell_params, *params) -> (spikes, V_T)."""
+
+    @staticmethod
+    def forward(ctx, x_seq, v_init, cell, history, n_cell, *params):
+        with torch.no_grad():
+            pre_spike, spikes, v_last = _forward_steps(cell, history, x_seq, v_init)
+        ctx.cell, ctx.history, ctx.n_cell = cell, history, n_cell
+        ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
+        return spikes, v_last
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_spikes, grad_v_last):
+        x_seq, v_init, pre_spike, spikes = ctx.saved_tensors
+        cell, history = ctx.cell, ctx.history
+        scale = history.scale(x_seq)
+        scale_value = None if scale is None else scale.detach()
+        dx, dv = cell.charge_partials()
+        # ∂H_n/∂V_n besides the memory, and ∂H_n/∂x_n
+        keep = dv if scale_value is None else scale_value * dv + (1.0 - scale_value)
+        gain = dx if scale_value is None else scale_value * dx
+        grad_H, grad_v_init = _adjoint_scan(cell, history, pre_spike, spikes, grad_spikes, grad_v_last, v_init, keep)
+        needs = ctx.needs_input_grad
+        grad_x = grad_H * gain if needs[0] else None
+        param_grads = [None] * (len(needs) - 5)
+        n_cell = ctx.n_cell
+        if any(needs[5:]):
+            with torch.no_grad():
+                v_prev = torch.cat([v_init.unsqueeze(0), cell.reset(pre_spike[:-1], spikes[:-1])])
+            grad_charged = grad_H if scale_value is None else grad_H * scale_value
+            if any(needs[5 : 5 + n_cell]):
+                param_grads[:n_cell] = cell.param_grads(x_seq, v_prev, grad_charged)
+            if any(needs[5 + n_cell :]):
+                increments = None
+                if scale is not None and scale.requires_grad:
+                    with torch.no_grad():
+                        increments = torch.stack([cell.charge(x, v) - v for x, v in zip(x_seq.unbind(0), v_prev.unbind(0))])
+                param_grads[n_cell:] = history.param_grads(v_prev, grad_H, increments)
+        return (grad_x, grad_v_init if needs[1] else None, None, None, None, *param_grads)
+
+
+def _adjoint_scan(cell, history, pre_spike, spikes, grad_spikes, grad_v_last, v_init, keep) -> tuple:
+    """[ḡH (all steps), ∂L/∂V_0] by the adjoint recurrence (module docstring)."""
+    T = pre_spike.shape[0]
+    adjoint = history.adjoint()
+    grad_H = torch.empty_like(pre_spike)
+    grad_v = torch.zeros_like(v_init) if grad_v_last is None else grad_v_last
+    anchor = torch.zeros_like(v_init) if history.anchored else None
+    theta = cell.threshold
+    # ḡH_n = ḡspike_n σ'_n + P_n ḡV_{n+1},  P_n = ∂R/∂H + ∂R/∂S σ'_n: all but ḡV is known up
+    # front, so it is computed CHUNK steps at a time and the time loop keeps few ops per step
+    for hi in range(T, 0, -CHUNK):
+        lo = max(0, hi - CHUNK)
+        H, S = pre_spike[lo:hi], spikes[lo:hi]
+        slope = cell.fire_slope(H - theta)
+        direct = slope * grad_spikes[lo:hi] if grad_spikes is not None else torch.zeros_like(H)
+        through_H, through_S = cell.reset_partials(H, S)
+        through = through_H if through_S is None else through_S * slope + through_H
+        for i in range(hi - lo - 1, -1, -1):
+            n = lo + i
+            g = grad_H[n]
+            if isinstance(through, torch.Tensor):
+                torch.addcmul(direct[i], grad_v, through[i], out=g)
+            else:  # a soft, detached reset: ∂R/∂H = 1
+                torch.add(direct[i], grad_v, alpha=through, out=g)
+            memory = adjoint.correction(g)  # ḡu_n = Σ_k ρ_k ḡH_{n-1+k} (may view the kernel's buffers)
+            if anchor is not None and n == 0:  # u_0 = V_0 − a with a = V_0: its terms cancel
+                grad_v = g * keep
+                break
+            if anchor is not None:
+                anchor.add_(memory)
+            grad_v = _plus_scaled(memory, g, keep)
+    if anchor is not None:
+        grad_v = grad_v - anchor
+    return grad_H, grad_v
+
+
+def _plus_scaled(a: torch.Tensor, b: torch.Tensor, k) -> torch.Tensor:
+    """a + k·b as a new tensor (k a number or a tensor)."""
+    if isinstance(k, torch.Tensor):
+        return torch.addcmul(a, b, k)
+    return torch.add(a, b, alpha=k)

@@ -1,0 +1,80 @@
+r"""The memory side of a fused sequence (:mod:`fracneuron.functional.sequence`).
+
+:class:`SequenceHistory` hands the sequence kernel one running
+:class:`~fracneuron.memory.state.FractionalState` of a :class:`~fracneuron.memory.FractionalMemory`:
+the correction c_n of each step (advancing that state as a stepped neuron would), the increment
+scale s, a fresh copy of the kernel for the adjoint pass, and the gradient of the memory's
+parameters (α, coefficients).
+
+The parameters' gradient replays the kernel over the states the forward produced, which the
+backward knows: with V_n held constant, c_n(α) = Σ_k ρ_k(α) u_{n-k} is linear in the weights, so
+
+    ∂L/∂α = Σ_n ⟨ḡH_n, ∂c_n/∂α⟩ (+ Σ_n ⟨ḡH_n, Δ_n⟩ ∂s/∂α) = Σ_k ∂L/∂ρ_k · ∂ρ_k/∂α
+
+is one vector–Jacobian product of the replay. The replay starts from a fork of the state the call
+began with (its earlier past included: constants of the graph, as after ``detach()``), cut from any
+graph so the engine computes its weights again with α's graph.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .fractional import FractionalMemory
+from .state import FractionalState
+
+__all__ = ["SequenceHistory", "can_run_sequence"]
+
+
+def can_run_sequence(memory: FractionalMemory, state: FractionalState | None) -> bool:
+    """Whether a fused sequence can continue ``state`` (``None``: a new one): an engine with an
+    adjoint and a past that carries no autograd graph (a new sequence, or after ``detach()``)."""
+    if memory.is_markovian:
+        return False
+    engine = memory.engine if state is None else state.engine
+    if engine.adjoint() is None:
+        return False
+    if state is None:
+        return True
+    return not engine.has_graph and not (state.anchor is not None and state.anchor.requires_grad)
+
+
+class SequenceHistory:
+    """``memory``'s history for one fused call that advances ``state`` (see the module docstring)."""
+
+    def __init__(self, memory: FractionalMemory, state: FractionalState) -> None:
+        self.memory, self.state = memory, state
+        self.anchored = state.anchor is None or state.engine.steps == 0
+        learning = torch.is_grad_enabled()
+        self.params = tuple(p for p in memory.parameters() if p.requires_grad) if learning else ()
+        self.start = state.detached() if self.params else None  # where the replay begins
+
+    def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
+        return self.memory.advance(self.state, v_prev)
+
+    def scale(self, like: torch.Tensor) -> torch.Tensor | None:
+        return self.memory.increment_scale(like)
+
+    def adjoint(self) -> "_Adjoint":
+        return _Adjoint(self.state.engine.adjoint(), self.memory)
+
+    def param_grads(self, v_prev: torch.Tensor, grad_H: torch.Tensor, increments: torch.Tensor | None) -> list:
+        """∂L/∂ each of :attr:`params`, by replaying the kernel over ``v_prev`` ([T, B, ...])."""
+        memory, state = self.memory, self.start.detached()
+        with torch.enable_grad():
+            corrections = torch.stack([memory.advance(state, v) for v in v_prev.detach().unbind(0)])
+            total = (corrections * grad_H).sum()
+            if increments is not None:
+                total = total + (memory.increment_scale(v_prev) * (increments * grad_H)).sum()
+            grads = torch.autograd.grad(total, self.params, allow_unused=True)
+        return [torch.zeros_like(p) if g is None else g for p, g in zip(self.params, grads)]
+
+
+class _Adjoint:
+    """A fresh copy of the kernel: ``correction(g)`` feeds it g (the gradients, backward in time)."""
+
+    def __init__(self, engine, memory: FractionalMemory) -> None:
+        self.engine, self.order = engine, memory.order
+
+    def correction(self, g: torch.Tensor) -> torch.Tensor:
+        return self.engine.correction(g, self.order)
