@@ -55,7 +55,7 @@ def _class_fuses(node) -> bool:
 
 def can_fuse(node, inputs: tuple, states: tuple, kwargs: dict) -> bool:
     """Whether this call of ``node.multi_step_functional_forward`` runs fused."""
-    if len(inputs) != 1 or kwargs or not _class_fuses(node):
+    if len(inputs) != 1 or kwargs or torch.compiler.is_compiling() or not _class_fuses(node):
         return False
     x_seq, v = inputs[0], states[0]
     if not (x_seq.is_floating_point() and x_seq.shape[0] > 0 and isinstance(v, torch.Tensor) and v.dtype == x_seq.dtype):
@@ -73,5 +73,7 @@ def run_fused(node, inputs: tuple, states: tuple) -> tuple:
     new_states = list(states)
     slot = node._frac_slot()
     state = new_states[slot] = node._frac_state_in(states[slot])
-    spikes, new_states[0] = fused_sequence(cell_for(node), SequenceHistory(node.memory, state), x_seq, v)
+    history = SequenceHistory(node.memory, state)
+    spikes, new_states[0], link = fused_sequence(cell_for(node), history, x_seq, v)
+    history.record(link)
     return (spikes,), tuple(new_states)

@@ -33,8 +33,16 @@ Protocols (duck-typed; this module imports nothing above ``functional``):
   ``charge_partials()`` = (∂C/∂x, ∂C/∂V), numbers or tensors independent of x and V;
   ``params`` (tensors) and ``param_grads(x, V, ḡC)`` (their gradients).
 * ``history``: ``correction(v)`` (c of the step from v, advancing the running state);
-  ``scale(like)`` (s or ``None``); ``anchored`` (this call starts the sequence); ``adjoint()`` (a
-  fresh copy of the kernel with ``correction(g)``); ``params`` and ``param_grads(V, ḡH, Δ)``.
+  ``scale(like)`` (s or ``None``); ``anchored`` (this call starts the sequence); ``anchor`` (the
+  sequence's anchor when it is an input with a graph, else ``None``); ``links`` (the states of the
+  earlier fused calls of the sequence, see below); ``adjoint()`` (a fresh copy of the kernel with
+  ``correction(g)``); ``params`` and ``param_grads(V, ḡH, Δ)``.
+
+Continuing a sequence (chunks without ``detach``, SpikingJelly's memopt checkpointing): each call
+also returns its states V_0 … V_{T−1} as one tensor, a *link*, which the running state keeps; a
+later call takes the links as inputs, and its backward runs the adjoint on past the call's start
+(fed zeros) to give each earlier state its ∂L/∂u_j = Σ_k ρ_k ḡH_{j+k}, so the memory's gradient
+reaches every earlier call as the stepped path's would.
 """
 
 from __future__ import annotations
@@ -49,102 +57,133 @@ __all__ = ["fused_sequence"]
 CHUNK = 16
 
 
-def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(spikes ``[T, B, ...]``, V_T) of ``cell`` with ``history``'s memory, driven by ``x_seq``."""
+def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(spikes ``[T, B, ...]``, V_T, link) of ``cell`` with ``history``'s memory, driven by
+    ``x_seq``; the link (V_0 … V_{T−1}, ``[T, B, ...]``) carries the memory's gradient into this
+    call when a later call continues the sequence."""
     params = tuple(cell.params) + tuple(history.params)
-    return _Sequence.apply(x_seq, v_init, cell, history, len(cell.params), *params)
+    links = tuple(history.links)
+    sizes = (len(cell.params), len(links))
+    return _Sequence.apply(x_seq, v_init, history.anchor, cell, history, sizes, *links, *params)
 
 
 def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
-    """The stepped neuron's operations, step by step, without a graph: (H, S, V_T)."""
+    """The stepped neuron's operations, step by step, without a graph: (H, S, V_0..V_{T−1}, V_T)."""
     theta = cell.threshold
-    pre_spike, spikes = [], []
+    pre_spike, spikes, states = [], [], []
     for x in x_seq.unbind(0):
+        states.append(v)
         charged = cell.charge(x, v)
         H = fractional_potential(v, history.correction(v), history.scale(charged), charged=charged)
         S = cell.fire(H - theta)
         v = cell.reset(H, S)
         pre_spike.append(H)
         spikes.append(S)
-    return torch.stack(pre_spike), torch.stack(spikes), v
+    return torch.stack(pre_spike), torch.stack(spikes), torch.stack(states), v
 
 
 class _Sequence(torch.autograd.Function):
-    """(x_seq, v_init, cell, history, n_cell_params, *params) -> (spikes, V_T)."""
+    """(x_seq, v_init, anchor, cell, history, (n_cell_params, n_links), *links, *params)
+    -> (spikes, V_T, link)."""
 
     @staticmethod
-    def forward(ctx, x_seq, v_init, cell, history, n_cell, *params):
+    def forward(ctx, x_seq, v_init, anchor, cell, history, sizes, *rest):
         with torch.no_grad():
-            pre_spike, spikes, v_last = _forward_steps(cell, history, x_seq, v_init)
-        ctx.cell, ctx.history, ctx.n_cell = cell, history, n_cell
-        ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
-        return spikes, v_last
+            pre_spike, spikes, states, v_last = _forward_steps(cell, history, x_seq, v_init)
+        ctx.cell, ctx.history, ctx.sizes = cell, history, sizes
+        ctx.link_sizes = [link.shape[0] for link in rest[: sizes[1]]]
+        ctx.save_for_backward(x_seq, pre_spike, spikes, states)
+        return spikes, v_last, states
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_spikes, grad_v_last):
-        x_seq, v_init, pre_spike, spikes = ctx.saved_tensors
+    def backward(ctx, grad_spikes, grad_v_last, grad_states):
+        x_seq, pre_spike, spikes, states = ctx.saved_tensors
         cell, history = ctx.cell, ctx.history
+        n_cell, n_links = ctx.sizes
         scale = history.scale(x_seq)
         scale_value = None if scale is None else scale.detach()
         dx, dv = cell.charge_partials()
         # ∂H_n/∂V_n besides the memory, and ∂H_n/∂x_n
         keep = dv if scale_value is None else scale_value * dv + (1.0 - scale_value)
         gain = dx if scale_value is None else scale_value * dx
-        grad_H, grad_v_init = _adjoint_scan(cell, history, pre_spike, spikes, grad_spikes, grad_v_last, v_init, keep)
         needs = ctx.needs_input_grad
+        scan = _AdjointScan(history, keep, ctx.link_sizes, needs[2])
+        grad_H, grad_v_init = scan.run(cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states)
         grad_x = grad_H * gain if needs[0] else None
-        param_grads = [None] * (len(needs) - 5)
-        n_cell = ctx.n_cell
-        if any(needs[5:]):
-            with torch.no_grad():
-                v_prev = torch.cat([v_init.unsqueeze(0), cell.reset(pre_spike[:-1], spikes[:-1])])
+        first = 6 + n_links  # the parameters' positions in the inputs
+        param_grads = [None] * (len(needs) - first)
+        if any(needs[first:]):
             grad_charged = grad_H if scale_value is None else grad_H * scale_value
-            if any(needs[5 : 5 + n_cell]):
-                param_grads[:n_cell] = cell.param_grads(x_seq, v_prev, grad_charged)
-            if any(needs[5 + n_cell :]):
+            if any(needs[first : first + n_cell]):
+                param_grads[:n_cell] = cell.param_grads(x_seq, states, grad_charged)
+            if any(needs[first + n_cell :]):
                 increments = None
                 if scale is not None and scale.requires_grad:
                     with torch.no_grad():
-                        increments = torch.stack([cell.charge(x, v) - v for x, v in zip(x_seq.unbind(0), v_prev.unbind(0))])
-                param_grads[n_cell:] = history.param_grads(v_prev, grad_H, increments)
-        return (grad_x, grad_v_init if needs[1] else None, None, None, None, *param_grads)
+                        increments = torch.stack([cell.charge(x, v) - v for x, v in zip(x_seq.unbind(0), states.unbind(0))])
+                param_grads[n_cell:] = history.param_grads(states, grad_H, increments)
+        return (grad_x, grad_v_init if needs[1] else None, scan.grad_anchor, None, None, None, *scan.grad_links, *param_grads)
 
 
-def _adjoint_scan(cell, history, pre_spike, spikes, grad_spikes, grad_v_last, v_init, keep) -> tuple:
-    """[ḡH (all steps), ∂L/∂V_0] by the adjoint recurrence (module docstring)."""
-    T = pre_spike.shape[0]
-    adjoint = history.adjoint()
-    grad_H = torch.empty_like(pre_spike)
-    grad_v = torch.zeros_like(v_init) if grad_v_last is None else grad_v_last
-    anchor = torch.zeros_like(v_init) if history.anchored else None
-    theta = cell.threshold
-    # ḡH_n = ḡspike_n σ'_n + P_n ḡV_{n+1},  P_n = ∂R/∂H + ∂R/∂S σ'_n: all but ḡV is known up
-    # front, so it is computed CHUNK steps at a time and the time loop keeps few ops per step
-    for hi in range(T, 0, -CHUNK):
-        lo = max(0, hi - CHUNK)
-        H, S = pre_spike[lo:hi], spikes[lo:hi]
-        slope = cell.fire_slope(H - theta)
-        direct = slope * grad_spikes[lo:hi] if grad_spikes is not None else torch.zeros_like(H)
-        through_H, through_S = cell.reset_partials(H, S)
-        through = through_H if through_S is None else through_S * slope + through_H
-        for i in range(hi - lo - 1, -1, -1):
-            n = lo + i
-            g = grad_H[n]
-            if isinstance(through, torch.Tensor):
-                torch.addcmul(direct[i], grad_v, through[i], out=g)
-            else:  # a soft, detached reset: ∂R/∂H = 1
-                torch.add(direct[i], grad_v, alpha=through, out=g)
-            memory = adjoint.correction(g)  # ḡu_n = Σ_k ρ_k ḡH_{n-1+k} (may view the kernel's buffers)
-            if anchor is not None and n == 0:  # u_0 = V_0 − a with a = V_0: its terms cancel
-                grad_v = g * keep
-                break
-            if anchor is not None:
-                anchor.add_(memory)
-            grad_v = _plus_scaled(memory, g, keep)
-    if anchor is not None:
-        grad_v = grad_v - anchor
-    return grad_H, grad_v
+class _AdjointScan:
+    """The adjoint recurrence (module docstring): ḡH for every step, ∂L/∂V_0, and the gradients
+    of the anchor (when it is an input) and of the earlier calls' links."""
+
+    def __init__(self, history, keep, link_sizes: list, anchor_input: bool) -> None:
+        self.history, self.keep, self.link_sizes = history, keep, link_sizes
+        self.adjoint = history.adjoint()
+        self.anchor_input = anchor_input
+        self.grad_anchor = None
+        self.grad_links: list = []
+
+    def run(self, cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states):
+        T, keep, adjoint = pre_spike.shape[0], self.keep, self.adjoint
+        anchored = self.history.anchored
+        grad_H = torch.empty_like(pre_spike)
+        grad_v = torch.zeros_like(pre_spike[0]) if grad_v_last is None else grad_v_last
+        memory_sum = torch.zeros_like(grad_v) if anchored or self.anchor_input else None
+        theta = cell.threshold
+        # ḡH_n = ḡspike_n σ'_n + P_n ḡV_{n+1},  P_n = ∂R/∂H + ∂R/∂S σ'_n: all but ḡV is known up
+        # front, so it is computed CHUNK steps at a time and the time loop keeps few ops per step
+        for hi in range(T, 0, -CHUNK):
+            lo = max(0, hi - CHUNK)
+            H, S = pre_spike[lo:hi], spikes[lo:hi]
+            slope = cell.fire_slope(H - theta)
+            direct = slope * grad_spikes[lo:hi] if grad_spikes is not None else torch.zeros_like(H)
+            through_H, through_S = cell.reset_partials(H, S)
+            through = through_H if through_S is None else through_S * slope + through_H
+            for i in range(hi - lo - 1, -1, -1):
+                n = lo + i
+                g = grad_H[n]
+                if isinstance(through, torch.Tensor):
+                    torch.addcmul(direct[i], grad_v, through[i], out=g)
+                else:  # a soft, detached reset: ∂R/∂H = 1
+                    torch.add(direct[i], grad_v, alpha=through, out=g)
+                memory = adjoint.correction(g)  # ḡu_n = Σ_k ρ_k ḡH_{n-1+k} (may view the kernel's buffers)
+                if anchored and n == 0:  # u_0 = V_0 − a with a = V_0: its terms cancel
+                    grad_v = g * keep
+                else:
+                    if memory_sum is not None:
+                        memory_sum.add_(memory)
+                    grad_v = _plus_scaled(memory, g, keep)
+                if grad_states is not None:
+                    grad_v.add_(grad_states[n])
+        self._past(grad_v, memory_sum)
+        if anchored:
+            grad_v = grad_v - memory_sum
+        return grad_H, grad_v
+
+    def _past(self, like: torch.Tensor, memory_sum: torch.Tensor | None) -> None:
+        """The adjoint run on before the call (fed zeros): ∂L/∂u_j of the earlier calls' states."""
+        zero = torch.zeros_like(like)
+        for size in reversed(self.link_sizes):
+            grads = [self.adjoint.correction(zero).clone() for _ in range(size)][::-1]
+            self.grad_links.insert(0, torch.stack(grads))
+            if memory_sum is not None:
+                memory_sum.add_(self.grad_links[0].sum(0))
+        if self.anchor_input:
+            self.grad_anchor = -memory_sum
 
 
 def _plus_scaled(a: torch.Tensor, b: torch.Tensor, k) -> torch.Tensor:

@@ -93,6 +93,10 @@ class MemoryEngine(ABC):
         convolution with a fixed kernel, and its neurons are stepped."""
         return None
 
+    def begin_recording(self) -> None:
+        """A fused sequence that records a graph starts here: do what a recorded step does first,
+        so that its values are those of the stepped path (default: nothing)."""
+
     @property
     def has_graph(self) -> bool:
         """Whether the recorded past is part of an autograd graph (a fused sequence cannot continue it)."""

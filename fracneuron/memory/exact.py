@@ -82,6 +82,12 @@ class ExactMemory(MemoryEngine):
     def adjoint(self) -> "ExactMemory":
         return self.spawn()
 
+    def begin_recording(self) -> None:
+        past = self._past
+        if past.weights is not None and not past.weights_have_graph:
+            # a recorded step asks again for weights made under no_grad, and starts a new block
+            past.weights, past.block_start = None, 0
+
     @property
     def has_graph(self) -> bool:
         chain = self._past.chain

@@ -36,7 +36,7 @@ def can_run_sequence(memory: FractionalMemory, state: FractionalState | None) ->
         return False
     if state is None:
         return True
-    return not engine.has_graph and not (state.anchor is not None and state.anchor.requires_grad)
+    return not engine.has_graph
 
 
 class SequenceHistory:
@@ -45,9 +45,21 @@ class SequenceHistory:
     def __init__(self, memory: FractionalMemory, state: FractionalState) -> None:
         self.memory, self.state = memory, state
         self.anchored = state.anchor is None or state.engine.steps == 0
+        anchor = state.anchor
+        recording = torch.is_grad_enabled()
+        #: the anchor, when an earlier call set it with a graph (it is then an input of this call)
+        self.anchor = anchor if recording and not self.anchored and anchor.requires_grad else None
+        self.links = state.links if recording and not self.anchored else ()
         learning = torch.is_grad_enabled()
         self.params = tuple(p for p in memory.parameters() if p.requires_grad) if learning else ()
         self.start = state.detached() if self.params else None  # where the replay begins
+        if learning:
+            state.engine.begin_recording()
+
+    def record(self, link: torch.Tensor) -> None:
+        """Keep this call's states (with their graph) for the calls that continue the sequence."""
+        if link.requires_grad:
+            self.state.links = (*self.links, link)
 
     def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
         return self.memory.advance(self.state, v_prev)

@@ -24,12 +24,16 @@ class FractionalState:
     """The past of one sequence: ``engine`` (its stored history), ``anchor`` (v_0, ``None`` before
     the first step) and ``since_cut`` (steps since the sequence began or was last detached)."""
 
-    __slots__ = ("engine", "anchor", "since_cut")
+    __slots__ = ("engine", "anchor", "since_cut", "links")
 
-    def __init__(self, engine: MemoryEngine, anchor: torch.Tensor | None = None, since_cut: int = 0) -> None:
+    def __init__(self, engine: MemoryEngine, anchor: torch.Tensor | None = None, since_cut: int = 0, links: tuple = ()) -> None:
         self.engine = engine
         self.anchor = anchor
         self.since_cut = since_cut
+        #: the states of the sequence's fused calls since it began or was last detached, each with
+        #: its autograd graph (:mod:`fracneuron.functional.sequence`): how a later call's gradient
+        #: reaches them through the memory
+        self.links = links
 
     @property
     def steps(self) -> int:
@@ -38,7 +42,7 @@ class FractionalState:
 
     def fork(self) -> "FractionalState":
         """An independent state continuing the same sequence (this one is left as it is)."""
-        return FractionalState(self.engine.fork(), self.anchor, self.since_cut)
+        return FractionalState(self.engine.fork(), self.anchor, self.since_cut, self.links)
 
     def detached(self) -> "FractionalState":
         """The same past without its autograd graph (truncated BPTT), as a new state."""
