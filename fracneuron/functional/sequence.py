@@ -53,52 +53,69 @@ from .step import fractional_potential
 
 __all__ = ["fused_sequence"]
 
-#: steps whose surrogate and reset terms are computed together in the backward
-CHUNK = 16
+#: elements (steps × state size) whose surrogate and reset terms the backward computes together:
+#: few ops per step, on temporaries that stay in cache
+CHUNK_ELEMENTS = 1 << 16
 
 
 def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(spikes ``[T, B, ...]``, V_T, link) of ``cell`` with ``history``'s memory, driven by
     ``x_seq``; the link (V_0 … V_{T−1}, ``[T, B, ...]``) carries the memory's gradient into this
     call when a later call continues the sequence."""
-    params = tuple(cell.params) + tuple(history.params)
+    with torch.no_grad():
+        forward = _forward_steps(cell, history, x_seq, v_init)
+    # the memory's parameters (α): its corrections c_n(α) over the known states, with their graph,
+    # are an input of the sequence's node, whose backward hands them ḡH (∂H_n/∂c_n = 1)
+    corrections = scale = None
+    if history.params:
+        corrections = history.replay(_states(cell, v_init, forward[0], forward[1]))
+        scale = history.scale(x_seq)
+        scale = scale if scale is not None and scale.requires_grad else None
     links = tuple(history.links)
     sizes = (len(cell.params), len(links))
-    return _Sequence.apply(x_seq, v_init, history.anchor, cell, history, sizes, *links, *params)
+    extra = (history.anchor, corrections, scale)
+    return _Sequence.apply(x_seq, v_init, *extra, forward, cell, history, sizes, *links, *cell.params)
 
 
 def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
-    """The stepped neuron's operations, step by step, without a graph: (H, S, V_0..V_{T−1}, V_T)."""
+    """The stepped neuron's operations, step by step, without a graph: (H, S, V_T)."""
     theta = cell.threshold
-    pre_spike, spikes, states = [], [], []
+    pre_spike, spikes = [], []
     for x in x_seq.unbind(0):
-        states.append(v)
         charged = cell.charge(x, v)
         H = fractional_potential(v, history.correction(v), history.scale(charged), charged=charged)
         S = cell.fire(H - theta)
         v = cell.reset(H, S)
         pre_spike.append(H)
         spikes.append(S)
-    return torch.stack(pre_spike), torch.stack(spikes), torch.stack(states), v
+    return torch.stack(pre_spike), torch.stack(spikes), v
+
+
+def _states(cell, v_init: torch.Tensor, pre_spike: torch.Tensor, spikes: torch.Tensor) -> torch.Tensor:
+    """V_0 … V_{T−1} from the saved H and S (the forward's own reset, so the same values)."""
+    with torch.no_grad():
+        return torch.cat([v_init.unsqueeze(0), cell.reset(pre_spike[:-1], spikes[:-1])])
 
 
 class _Sequence(torch.autograd.Function):
-    """(x_seq, v_init, anchor, cell, history, (n_cell_params, n_links), *links, *params)
-    -> (spikes, V_T, link)."""
+    """(x_seq, v_init, anchor, corrections(α), scale(α), (H, S, V_T), cell, history,
+    (n_cell_params, n_links), *links, *cell_params) -> (spikes, V_T, link)."""
 
     @staticmethod
-    def forward(ctx, x_seq, v_init, anchor, cell, history, sizes, *rest):
-        with torch.no_grad():
-            pre_spike, spikes, states, v_last = _forward_steps(cell, history, x_seq, v_init)
+    def forward(ctx, x_seq, v_init, anchor, corrections, scale, forward, cell, history, sizes, *rest):
+        pre_spike, spikes, v_last = forward  # run just before, without a graph
         ctx.cell, ctx.history, ctx.sizes = cell, history, sizes
         ctx.link_sizes = [link.shape[0] for link in rest[: sizes[1]]]
-        ctx.save_for_backward(x_seq, pre_spike, spikes, states)
-        return spikes, v_last, states
+        ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
+        # the link's values are never read (a later call reads the engine's stored past): it only
+        # carries the gradient, so it is an expanded zero that costs no memory
+        link = pre_spike.new_zeros(()).expand(pre_spike.shape)
+        return spikes, v_last, link
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_spikes, grad_v_last, grad_states):
-        x_seq, pre_spike, spikes, states = ctx.saved_tensors
+        x_seq, v_init, pre_spike, spikes = ctx.saved_tensors
         cell, history = ctx.cell, ctx.history
         n_cell, n_links = ctx.sizes
         scale = history.scale(x_seq)
@@ -108,30 +125,41 @@ class _Sequence(torch.autograd.Function):
         keep = dv if scale_value is None else scale_value * dv + (1.0 - scale_value)
         gain = dx if scale_value is None else scale_value * dx
         needs = ctx.needs_input_grad
-        scan = _AdjointScan(history, keep, ctx.link_sizes, needs[2])
+        scan = _AdjointScan(history, keep, ctx.link_sizes, needs[1], needs[2])
         grad_H, grad_v_init = scan.run(cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states)
         grad_x = grad_H * gain if needs[0] else None
-        first = 6 + n_links  # the parameters' positions in the inputs
-        param_grads = [None] * (len(needs) - first)
-        if any(needs[first:]):
-            grad_charged = grad_H if scale_value is None else grad_H * scale_value
-            if any(needs[first : first + n_cell]):
-                param_grads[:n_cell] = cell.param_grads(x_seq, states, grad_charged)
-            if any(needs[first + n_cell :]):
-                increments = None
-                if scale is not None and scale.requires_grad:
-                    with torch.no_grad():
-                        increments = torch.stack([cell.charge(x, v) - v for x, v in zip(x_seq.unbind(0), states.unbind(0))])
-                param_grads[n_cell:] = history.param_grads(states, grad_H, increments)
-        return (grad_x, grad_v_init if needs[1] else None, scan.grad_anchor, None, None, None, *scan.grad_links, *param_grads)
+        first = 9 + n_links  # the cell's parameters' positions in the inputs
+        cell_grads = [None] * (len(needs) - first)
+        grad_scale = None
+        if any(needs[first:]) or needs[4]:
+            states = _states(cell, v_init, pre_spike, spikes)
+            if any(needs[first:]):
+                grad_charged = grad_H if scale_value is None else grad_H * scale_value
+                cell_grads = cell.param_grads(x_seq, states, grad_charged)
+            if needs[4]:  # ∂L/∂s = Σ_n ⟨ḡH_n, Δ_n⟩, Δ_n = C_n − V_n
+                with torch.no_grad():
+                    increments = torch.stack([cell.charge(x, v) - v for x, v in zip(x_seq.unbind(0), states.unbind(0))])
+                grad_scale = _sum_to(grad_H * increments, scale)
+        grad_corrections = grad_H if needs[3] else None
+        return (grad_x, grad_v_init if needs[1] else None, scan.grad_anchor, grad_corrections, grad_scale,
+                None, None, None, None, *scan.grad_links, *cell_grads)
+
+
+def _sum_to(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``t`` summed down to ``like``'s (broadcast) shape."""
+    while t.dim() > like.dim():
+        t = t.sum(0)
+    dims = [i for i, (a, b) in enumerate(zip(t.shape, like.shape)) if b == 1 and a != 1]
+    return (t.sum(dims, keepdim=True) if dims else t).reshape(like.shape)
 
 
 class _AdjointScan:
     """The adjoint recurrence (module docstring): ḡH for every step, ∂L/∂V_0, and the gradients
     of the anchor (when it is an input) and of the earlier calls' links."""
 
-    def __init__(self, history, keep, link_sizes: list, anchor_input: bool) -> None:
+    def __init__(self, history, keep, link_sizes: list, need_v_init: bool, anchor_input: bool) -> None:
         self.history, self.keep, self.link_sizes = history, keep, link_sizes
+        self.need_v_init = need_v_init
         self.adjoint = history.adjoint()
         self.anchor_input = anchor_input
         self.grad_anchor = None
@@ -142,12 +170,15 @@ class _AdjointScan:
         anchored = self.history.anchored
         grad_H = torch.empty_like(pre_spike)
         grad_v = torch.zeros_like(pre_spike[0]) if grad_v_last is None else grad_v_last
-        memory_sum = torch.zeros_like(grad_v) if anchored or self.anchor_input else None
+        # Σ ḡu: the anchor's gradient, needed when it is v_init (anchored here) or an input
+        summing = (anchored and self.need_v_init) or self.anchor_input
+        memory_sum = torch.zeros_like(grad_v) if summing else None
         theta = cell.threshold
         # ḡH_n = ḡspike_n σ'_n + P_n ḡV_{n+1},  P_n = ∂R/∂H + ∂R/∂S σ'_n: all but ḡV is known up
-        # front, so it is computed CHUNK steps at a time and the time loop keeps few ops per step
-        for hi in range(T, 0, -CHUNK):
-            lo = max(0, hi - CHUNK)
+        # front, so it is computed a few steps at a time and the time loop keeps few ops per step
+        chunk = max(1, min(16, CHUNK_ELEMENTS // max(1, grad_v.numel())))
+        for hi in range(T, 0, -chunk):
+            lo = max(0, hi - chunk)
             H, S = pre_spike[lo:hi], spikes[lo:hi]
             slope = cell.fire_slope(H - theta)
             direct = slope * grad_spikes[lo:hi] if grad_spikes is not None else torch.zeros_like(H)
@@ -170,7 +201,7 @@ class _AdjointScan:
                 if grad_states is not None:
                     grad_v.add_(grad_states[n])
         self._past(grad_v, memory_sum)
-        if anchored:
+        if anchored and memory_sum is not None:
             grad_v = grad_v - memory_sum
         return grad_H, grad_v
 

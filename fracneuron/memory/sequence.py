@@ -6,12 +6,12 @@ the correction c_n of each step (advancing that state as a stepped neuron would)
 scale s, a fresh copy of the kernel for the adjoint pass, and the gradient of the memory's
 parameters (α, coefficients).
 
-The parameters' gradient replays the kernel over the states the forward produced, which the
-backward knows: with V_n held constant, c_n(α) = Σ_k ρ_k(α) u_{n-k} is linear in the weights, so
+The parameters' gradient replays the kernel over the states the forward produced: with V_n held
+constant, c_n(α) = Σ_k ρ_k(α) u_{n-k} is linear in the weights, and the replayed corrections
+(computed when the sequence runs, with the graph of the weights to α) are an input of the
+sequence's autograd node, whose backward hands them ḡH, so
 
-    ∂L/∂α = Σ_n ⟨ḡH_n, ∂c_n/∂α⟩ (+ Σ_n ⟨ḡH_n, Δ_n⟩ ∂s/∂α) = Σ_k ∂L/∂ρ_k · ∂ρ_k/∂α
-
-is one vector–Jacobian product of the replay. The replay starts from a fork of the state the call
+    ∂L/∂α = Σ_n ⟨ḡH_n, ∂c_n/∂α⟩ = Σ_k ∂L/∂ρ_k · ∂ρ_k/∂α. The replay starts from a fork of the state the call
 began with (its earlier past included: constants of the graph, as after ``detach()``), cut from any
 graph so the engine computes its weights again with α's graph.
 """
@@ -70,16 +70,12 @@ class SequenceHistory:
     def adjoint(self) -> "_Adjoint":
         return _Adjoint(self.state.engine.adjoint(), self.memory)
 
-    def param_grads(self, v_prev: torch.Tensor, grad_H: torch.Tensor, increments: torch.Tensor | None) -> list:
-        """∂L/∂ each of :attr:`params`, by replaying the kernel over ``v_prev`` ([T, B, ...])."""
+    def replay(self, states: torch.Tensor) -> torch.Tensor:
+        """c_1 … c_T ([T, B, ...]) over the known ``states`` V_0 … V_{T−1} (constants), with the
+        graph of the kernel's weights to :attr:`params`."""
         memory, state = self.memory, self.start.detached()
         with torch.enable_grad():
-            corrections = torch.stack([memory.advance(state, v) for v in v_prev.detach().unbind(0)])
-            total = (corrections * grad_H).sum()
-            if increments is not None:
-                total = total + (memory.increment_scale(v_prev) * (increments * grad_H)).sum()
-            grads = torch.autograd.grad(total, self.params, allow_unused=True)
-        return [torch.zeros_like(p) if g is None else g for p, g in zip(self.params, grads)]
+            return torch.stack([memory.advance(state, v) for v in states.detach().unbind(0)])
 
 
 class _Adjoint:
