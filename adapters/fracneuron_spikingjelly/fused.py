@@ -31,31 +31,30 @@ __all__ = ["multi_step_path", "can_fuse", "run_fused"]
 _STEP_METHODS = ("fractional_step", "single_step_functional_forward", "multi_step_functional_forward")
 
 
-def multi_step_path(node) -> str:
+def multi_step_path(node, owner: type) -> str:
     """``"native"`` (a fixed α = 1), ``"fused"`` or ``"stepped"``: the path a new sequence takes in
-    'm' mode (``store_v_seq`` always steps)."""
+    'm' mode (``store_v_seq`` always steps). ``owner``: the class whose step methods the node must
+    inherit unchanged (``FractionalTransitionNode``)."""
     if node.memory.is_markovian:
         return "native"
-    return "fused" if _class_fuses(node) and can_run_sequence(node.memory, None) else "stepped"
+    return "fused" if _class_fuses(node, owner) and can_run_sequence(node.memory, None) else "stepped"
 
 
-def _class_fuses(node) -> bool:
-    from .nodes import FractionalTransitionNode  # the step methods' owner (nodes imports this module)
-
+def _class_fuses(node, owner: type) -> bool:
     cls = type(node)
     native = transition_of(node.native_class)
     return (
         getattr(node, "fused_multi_step", True)
         and native in CELLS
         and cls.charge is CHARGES[native]
-        and all(getattr(cls, name) is getattr(FractionalTransitionNode, name) for name in _STEP_METHODS)
+        and all(getattr(cls, name) is getattr(owner, name) for name in _STEP_METHODS)
         and getattr(node, "_neuron_precision", None) is None
     )
 
 
-def can_fuse(node, inputs: tuple, states: tuple, kwargs: dict) -> bool:
+def can_fuse(node, owner: type, inputs: tuple, states: tuple, kwargs: dict) -> bool:
     """Whether this call of ``node.multi_step_functional_forward`` runs fused."""
-    if len(inputs) != 1 or kwargs or torch.compiler.is_compiling() or not _class_fuses(node):
+    if len(inputs) != 1 or kwargs or torch.compiler.is_compiling() or not _class_fuses(node, owner):
         return False
     x_seq, v = inputs[0], states[0]
     if not (x_seq.is_floating_point() and x_seq.shape[0] > 0 and isinstance(v, torch.Tensor) and v.dtype == x_seq.dtype):

@@ -292,12 +292,12 @@ class FractionalTransitionNode(FractionalBaseNode):
     def multi_step_functional_forward(self, inputs, states, **kwargs):
         if self.memory.is_markovian:
             return self._native(self.native_class.multi_step_functional_forward, inputs, states, **kwargs)
-        if can_fuse(self, inputs, states, kwargs):  # the whole sequence as one autograd node
+        if can_fuse(self, FractionalTransitionNode, inputs, states, kwargs):  # the whole sequence as one autograd node
             return run_fused(self, inputs, states)
         return step_through(self, inputs, states, **kwargs)
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, multi_step_path={multi_step_path(self)}"
+        return f"{super().extra_repr()}, multi_step_path={multi_step_path(self, FractionalTransitionNode)}"
 
     def _native(self, transition, inputs, states, **kwargs):
         """The native transition on the native states (``frac_state``, if registered, passed by)."""

@@ -207,3 +207,10 @@ def test_gradcheck_of_the_hand_written_backward(case, alpha, memory):
 
     params = [p.detach().clone().requires_grad_() for p in node.parameters() if p.requires_grad]
     assert torch.autograd.gradcheck(run, (x, *params), eps=1e-6, atol=1e-7, rtol=1e-6)
+
+
+def test_plugins_listing_names_the_path():
+    from fracneuron.cli import plugins_report
+
+    report = plugins_report()
+    assert "LIFNode ('m': fused)" in report and "SimpleLIFNode (stepped)" in report
