@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import torch
 
+from ..functional.modes import ModeConvolution
 from .fractional import FractionalMemory
+from .soe import SoeMemory
+from .soe_gradient import soe_kernel_link
 from .state import FractionalState
 
 __all__ = ["SequenceHistory", "can_run_sequence"]
@@ -72,10 +75,25 @@ class SequenceHistory:
 
     def replay(self, states: torch.Tensor) -> torch.Tensor:
         """c_1 … c_T ([T, B, ...]) over the known ``states`` V_0 … V_{T−1} (constants), with the
-        graph of the kernel's weights to :attr:`params`."""
+        graph of the kernel's weights to :attr:`params` (for a new ``soe`` sequence, a placeholder
+        whose gradient gives the weights theirs blockwise: :mod:`fracneuron.memory.soe_gradient`)."""
         memory, state = self.memory, self.start.detached()
+        if isinstance(state.engine, SoeMemory) and self.anchored and memory.order.coefficients() is None:
+            return self._soe_link(state.engine, states)
         with torch.enable_grad():
             return torch.stack([memory.advance(state, v) for v in states.detach().unbind(0)])
+
+    def _soe_link(self, engine: SoeMemory, states: torch.Tensor) -> torch.Tensor:
+        order, like = self.memory.order, states[0]
+        fit = engine.fit_for(order)
+        conv = ModeConvolution(fit.rates, engine.exact_lags, engine.block, like.shape, like.dtype, like.device)
+        with torch.enable_grad():
+            previous, engine.fit = engine.fit, fit
+            try:
+                near, amp = engine.kernel_weights(order, conv, like)
+            finally:
+                engine.fit = previous
+            return soe_kernel_link(conv, near, amp, states - states[0])
 
 
 class _Adjoint:
