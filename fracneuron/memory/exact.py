@@ -129,6 +129,10 @@ class ExactMemory(MemoryEngine):
         # Per-neuron weights make the block's Hankel matrix as large as the history: step by step.
         past.block_size = 1 if past.per_neuron else BLOCK
 
+    def kernel_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
+        """ρ_k = −ω_k for k = 1 … ``lags`` as ``[lags, *A]`` (zero beyond a window), with α's graph."""
+        return self._omega(order, lags, like)
+
     def _omega(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
         """−ω_1 … −ω_lags as ``[lags, *A]`` (zero beyond a window)."""
         omega = -correction_weights(order.gl(lags, like.dtype, like.device)[0])[1:]

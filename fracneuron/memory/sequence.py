@@ -23,7 +23,8 @@ import torch
 from ..functional.modes import ModeConvolution
 from .fractional import FractionalMemory
 from .soe import SoeMemory
-from .soe_gradient import soe_kernel_link
+from .exact import ExactMemory
+from .kernel_gradient import SHORT, exact_kernel_link, soe_kernel_link
 from .state import FractionalState
 
 __all__ = ["SequenceHistory", "can_run_sequence"]
@@ -75,11 +76,16 @@ class SequenceHistory:
 
     def replay(self, states: torch.Tensor) -> torch.Tensor:
         """c_1 … c_T ([T, B, ...]) over the known ``states`` V_0 … V_{T−1} (constants), with the
-        graph of the kernel's weights to :attr:`params` (for a new ``soe`` sequence, a placeholder
-        whose gradient gives the weights theirs blockwise: :mod:`fracneuron.memory.soe_gradient`)."""
+        graph of the kernel's weights to :attr:`params` (for a new ``soe`` or short ``exact``
+        sequence, a placeholder whose gradient gives the weights theirs: :mod:`fracneuron.memory.kernel_gradient`)."""
         memory, state = self.memory, self.start.detached()
-        if isinstance(state.engine, SoeMemory) and self.anchored and memory.order.coefficients() is None:
+        direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
+        if direct and isinstance(state.engine, SoeMemory):
             return self._soe_link(state.engine, states)
+        if direct and isinstance(state.engine, ExactMemory) and states.shape[0] <= SHORT:
+            with torch.enable_grad():
+                rho = state.engine.kernel_weights(memory.order, states.shape[0], states)
+                return exact_kernel_link(rho, states - states[0])
         with torch.enable_grad():
             return torch.stack([memory.advance(state, v) for v in states.detach().unbind(0)])
 

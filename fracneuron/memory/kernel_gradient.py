@@ -1,4 +1,7 @@
-r"""∂L/∂(kernel weights) of a whole new ``soe`` sequence, blockwise, for a fused sequence's learned α.
+r"""∂L/∂(kernel weights) of a whole new sequence, for a fused sequence's learned α.
+
+``exact`` (a short sequence): ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ from one product of all the gradients
+with all the states (O(T²·N), so for T ≤ :data:`SHORT` only). ``soe``, blockwise:
 
 Over a known sequence u_0 … u_{T−1} (a new sequence: no earlier past) the soe correction of the
 step that records u_{n−1} is
@@ -24,7 +27,36 @@ import torch
 
 from ..functional.modes import ModeConvolution
 
-__all__ = ["soe_kernel_link"]
+__all__ = ["soe_kernel_link", "exact_kernel_link", "SHORT"]
+
+#: the longest new ``exact`` sequence whose weights' gradient is one product of all steps
+SHORT = 64
+
+
+def exact_kernel_link(rho: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """A ``[T, B, ...]`` tensor (zeros) whose gradient ḡ gives ``rho`` (ρ_1 … ρ_T as ``[T, *A]``,
+    A: α's per-neuron shape or 1, with α's graph) its gradient over the states ``u``."""
+    return _ExactKernel.apply(rho, u.detach())
+
+
+class _ExactKernel(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, rho, u):
+        ctx.save_for_backward(rho, u)
+        return u.new_zeros(()).expand(u.shape)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        rho, u = ctx.saved_tensors
+        T, B = u.shape[0], u.shape[1]
+        D = torch.einsum("nbf,jbf->njf", grad.reshape(T, B, -1), u.reshape(T, B, -1))  # ⟨ḡ_n, u_j⟩
+        lag = torch.arange(1, T + 1, device=u.device)[:, None] - torch.arange(T, device=u.device)[None, :]
+        valid = lag >= 1  # the step from u_n returns c with u_{n+1−k} at lag k
+        grad_rho = D.new_zeros((T + 1, D.shape[-1])).index_add_(0, lag[valid], D[valid])[1:]
+        if rho[0].numel() == 1:
+            grad_rho = grad_rho.sum(-1, keepdim=True)
+        return grad_rho.reshape(rho.shape), None
 
 
 def soe_kernel_link(conv: ModeConvolution, near: torch.Tensor, amp: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
