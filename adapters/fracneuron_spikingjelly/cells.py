@@ -14,8 +14,9 @@ derivatives for the hand-written backward (rest level v0 = ``v_reset``, 0 for a 
     soft reset R = H − θS:           ∂R/∂H = 1,      ∂R/∂S = −θ
     hard reset R = S v0 + (1 − S)H:  ∂R/∂H = 1 − S,  ∂R/∂S = v0 − H      (∂R/∂S = 0 when detached)
 
-σ'(z) is the surrogate function's own derivative (its backward applied to ones: the surrogates are
-element-wise).
+σ'(z) is the surrogate function's own derivative: SpikingJelly's ``backward(grad, x, **params)``
+formula of the surrogate class (with its α), or for another spike function its autograd backward
+applied to ones (the spike functions are element-wise).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import torch
 
 from spikingjelly.activation_based import functional
+from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
 from spikingjelly.activation_based.neuron import IFNode, LIFNode, ParametricLIFNode
 
 from .native_charges import CHARGES
@@ -55,7 +57,11 @@ class NodeCell:
         return self.node.surrogate_function(z)
 
     def fire_slope(self, z: torch.Tensor) -> torch.Tensor:
-        with torch.enable_grad():
+        function = self.node.surrogate_function
+        backward, params = getattr(type(function), "backward", None), getattr(function, "_sg_params", None)
+        if isinstance(function, SurrogateFunctionBase) and callable(backward) and isinstance(params, dict):
+            return backward(torch.ones_like(z), z, **params)  # SpikingJelly's own gradient formula
+        with torch.enable_grad():  # any other element-wise spike function: its backward on ones
             z = z.detach().requires_grad_()
             (slope,) = torch.autograd.grad(self.node.surrogate_function(z), z, torch.ones_like(z))
         return slope

@@ -17,7 +17,7 @@ backward is the adjoint recurrence from n = T − 1 down to 0:
     ḡV_n = ḡH_n (s ∂C/∂V + 1 − s) + ḡu_n,   ḡx_n = s ∂C/∂x ḡH_n
 
 with ∂R/∂S dropped for a detached reset. The memory term is the same causal convolution fed
-ḡH_{T−1}, ḡH_{T−2}, …: the ``history`` object gives a fresh one (``adjoint()``), so the exact
+ḡH_{T−1}, ḡH_{T−2}, …: the ``history`` object gives a fresh one (``adjoint(ḡH)``), so the exact
 engine's blocked products and the soe engine's mode recurrence serve the backward too. When the
 call starts the sequence, a = V_0, so ∂L/∂V_0 also gets −Σ_{n≥1} ḡu_n (the u_0 terms cancel).
 
@@ -35,8 +35,10 @@ Protocols (duck-typed; this module imports nothing above ``functional``):
 * ``history``: ``correction(v)`` (c of the step from v, advancing the running state);
   ``scale(like)`` (s or ``None``); ``anchored`` (this call starts the sequence); ``anchor`` (the
   sequence's anchor when it is an input with a graph, else ``None``); ``links`` (the states of the
-  earlier fused calls of the sequence, see below); ``adjoint()`` (a fresh copy of the kernel with
-  ``correction(g)``); ``params`` and ``param_grads(V, ḡH, Δ)``.
+  earlier fused calls of the sequence, see below); ``adjoint(ḡH)`` (a fresh copy of the kernel with
+  ``correction(g)``, fed ḡH_{T−1} … ḡH_0, which it may read from the buffer it is given);
+  ``params`` (α, coefficients) and ``replay(V)`` (the corrections over the known states with the
+  graph of the kernel's weights, or a placeholder whose gradient gives the weights theirs).
 
 Continuing a sequence (chunks without ``detach``, SpikingJelly's memopt checkpointing): each call
 also returns its states V_0 … V_{T−1} as one tensor, a *link*, which the running state keeps; a
@@ -160,15 +162,15 @@ class _AdjointScan:
     def __init__(self, history, keep, link_sizes: list, need_v_init: bool, anchor_input: bool) -> None:
         self.history, self.keep, self.link_sizes = history, keep, link_sizes
         self.need_v_init = need_v_init
-        self.adjoint = history.adjoint()
         self.anchor_input = anchor_input
         self.grad_anchor = None
         self.grad_links: list = []
 
     def run(self, cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states):
-        T, keep, adjoint = pre_spike.shape[0], self.keep, self.adjoint
+        T, keep = pre_spike.shape[0], self.keep
         anchored = self.history.anchored
         grad_H = torch.empty_like(pre_spike)
+        adjoint = self.adjoint = self.history.adjoint(grad_H)
         grad_v = torch.zeros_like(pre_spike[0]) if grad_v_last is None else grad_v_last
         # Σ ḡu: the anchor's gradient, needed when it is v_init (anchored here) or an input
         summing = (anchored and self.need_v_init) or self.anchor_input

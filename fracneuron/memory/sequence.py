@@ -71,8 +71,13 @@ class SequenceHistory:
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
         return self.memory.increment_scale(like)
 
-    def adjoint(self) -> "_Adjoint":
-        return _Adjoint(self.state.engine.adjoint(), self.memory)
+    def adjoint(self, grad_H: torch.Tensor):
+        """The kernel run backward in time over ``grad_H`` ([T, B, ...], filled from the end)."""
+        engine, T = self.state.engine, grad_H.shape[0]
+        if isinstance(engine, ExactMemory) and T <= SHORT and not self.links:
+            # short: one product per step over the gradients already there, no stored copy
+            return _ShortAdjoint(engine.kernel_weights(self.memory.order, T, grad_H).detach(), grad_H)
+        return _Adjoint(engine.adjoint(), self.memory)
 
     def replay(self, states: torch.Tensor) -> torch.Tensor:
         """c_1 … c_T ([T, B, ...]) over the known ``states`` V_0 … V_{T−1} (constants), with the
@@ -100,6 +105,25 @@ class SequenceHistory:
             finally:
                 engine.fit = previous
             return soe_kernel_link(conv, near, amp, states - states[0])
+
+
+class _ShortAdjoint:
+    """ḡu_n = Σ_{k=1}^{T−n} ρ_k ḡH_{n−1+k}, read from the gradient buffer (``correction(g)`` is
+    called with g = ḡH_n, n = T − 1 … 0)."""
+
+    def __init__(self, rho: torch.Tensor, grad_H: torch.Tensor) -> None:
+        T = grad_H.shape[0]
+        self.rho = rho.reshape(T, -1)  # [T, 1] (one kernel) or [T, features]
+        self.grad_H, self.n = grad_H, T
+
+    def correction(self, g: torch.Tensor) -> torch.Tensor:
+        self.n -= 1
+        later = self.grad_H[self.n :]
+        count = later.shape[0]
+        if self.rho.shape[1] == 1:
+            return torch.mv(later.reshape(count, -1).t(), self.rho[:count, 0]).reshape(g.shape)
+        rows = later.reshape(count, g.shape[0], -1)
+        return (rows * self.rho[:count, None, :]).sum(0).reshape(g.shape)
 
 
 class _Adjoint:
