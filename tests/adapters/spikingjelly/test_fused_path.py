@@ -32,6 +32,7 @@ ALPHAS = {
     "fixed": dict(alpha=0.6),
     "learned": dict(alpha=0.7, learn_alpha=True),
     "learned_per_neuron": dict(alpha=0.65, learn_alpha=True, per_neuron=True),
+    "multi_term_learned": dict(alpha=[0.5, 0.8], coefficients=[1.0, 0.5], learn_alpha=True, learn_coefficients=True),
 }
 MEMORIES = {"exact": dict(memory="exact"), "soe": dict(memory="soe"), "window": dict(memory="window", memory_options={"window": 6})}
 
