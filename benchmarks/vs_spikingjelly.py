@@ -14,9 +14,16 @@ Compared side by side (every case in its own process; ratios against ``native`` 
 * ``exact``:  ``fractionalize(net, alpha=0.6)``, the full GL history;
 * ``window``: ``fractionalize(net, alpha=0.6, memory="window", memory_options={"window": 32})``.
 
-Target (issue 3): inside the MLP, ``exact`` within 2x of ``native`` at T = 256. Usage::
+Target (issue 3): inside the MLP, ``exact`` within 2x of ``native`` at T = 256.
+
+``--cases issue13``: the bare-layer rows of issue 13 instead (one ``LIFNode(tau=2)``, B = 32,
+input ~ 1.5·U(0, 1), loss = spike count, one thread): ``exact`` at N = 1024, T = 16; ``soe`` at
+N = 256, T = 1024; each also with learned per-neuron α; every fractional row on the fused
+multi-step path and (``stepped``) with ``fused_multi_step = False``. Targets: fused / native
+≤ 1.3x (fixed α), ≤ 1.6x (learned α). Usage::
 
     python benchmarks/vs_spikingjelly.py [--T 16 64 256] [--repeats 3] [--threads 2]
+    python benchmarks/vs_spikingjelly.py --cases issue13 [--repeats 5]
 """
 
 from __future__ import annotations
@@ -81,13 +88,69 @@ def case(setting: str, variant: str, T: int, B: int = 32):
     return run
 
 
+#: issue 13: (memory, N, T) per row group; variants native / fused / stepped, fixed and learned α
+ISSUE13 = [("exact", 1024, 16), ("soe", 256, 1024)]
+
+
+def layer_case(memory: str, N: int, T: int, variant: str, learn: bool, B: int = 32):
+    """A bare fractional ``LIFNode`` layer (issue 13's rows); ``variant`` native, fused or stepped."""
+    torch.manual_seed(0)
+    node = neuron.LIFNode(tau=2.0, step_mode="m")
+    if variant != "native":
+        node = fracneuron.fractional(neuron.LIFNode)(
+            tau=2.0, step_mode="m", alpha=0.6, memory=memory, learn_alpha=learn, per_neuron=learn
+        )
+        node.fused_multi_step = variant == "fused"
+    x = (1.5 * torch.rand(T, B, N)).requires_grad_()
+
+    def run():
+        functional.reset_net(node)
+        spikes = node(x)
+        spikes.sum().backward()
+        x.grad = None
+        node.zero_grad(set_to_none=True)
+        return {"rate": spikes.mean().item(), "checksum": spikes.sum().item()}
+
+    return run
+
+
+def issue13(repeats: int, threads: int | None) -> None:
+    rows = []
+    for memory, N, T in ISSUE13:
+        base = measure("vs_spikingjelly:layer_case", dict(memory=memory, N=N, T=T, variant="native", learn=False), repeats, threads or 1)
+        for learn in (False, True):
+            for variant in ("native", "fused", "stepped"):
+                if variant == "native" and learn:
+                    continue
+                spec = dict(memory=memory, N=N, T=T, variant=variant, learn=learn)
+                r = base if variant == "native" else measure("vs_spikingjelly:layer_case", spec, repeats, threads or 1)
+                rows.append(
+                    {
+                        "memory": memory,
+                        "N": N,
+                        "T": T,
+                        "alpha": "learned per neuron" if learn else "0.6",
+                        "path": variant,
+                        "fwd+bwd": fmt_time(r["time_s"]),
+                        "time / native": ratio(r["time_s"], base["time_s"]),
+                        "peak mem": fmt_mb(r["peak_mb"]),
+                        "mem / native": ratio(r["peak_mb"], base["peak_mb"]),
+                        "spike rate": f"{r['rate']:.3f}",
+                    }
+                )
+    print_table(rows, ["memory", "N", "T", "alpha", "path", "fwd+bwd", "time / native", "peak mem", "mem / native", "spike rate"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--T", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--settings", nargs="+", default=["layer", "mlp"], choices=["layer", "mlp"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads per case")
+    parser.add_argument("--cases", choices=["default", "issue13"], default="default")
     args = parser.parse_args()
+    if args.cases == "issue13":
+        return issue13(args.repeats, args.threads)
     target = "vs_spikingjelly:case"
     rows = []
     for setting in args.settings:

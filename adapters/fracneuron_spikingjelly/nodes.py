@@ -46,6 +46,8 @@ from fracneuron.memory.engine import MemoryEngine
 from fracneuron.memory.state import FractionalState
 from fracneuron.options import FractionalOptions
 
+from .fused import can_fuse, multi_step_path, run_fused
+
 __all__ = [
     "STATE",
     "FractionalNode",
@@ -276,7 +278,11 @@ class FractionalBaseNode(FractionalNode):
 class FractionalTransitionNode(FractionalBaseNode):
     """IF/LIF/PLIF: ``charge`` is the native transition's charge (set by the factory from
     :data:`fracneuron_spikingjelly.native_charges.CHARGES`). At a fixed α = 1 the native fused
-    transition runs instead, so the node is the native one bit for bit."""
+    transition runs instead, so the node is the native one bit for bit. In 'm' mode a sequence
+    runs as one autograd node when it can (:mod:`fracneuron_spikingjelly.fused`; ``repr`` shows
+    ``multi_step_path``); ``fused_multi_step = False`` steps it."""
+
+    fused_multi_step = True
 
     def single_step_functional_forward(self, inputs, states, **kwargs):
         if self.memory.is_markovian:
@@ -286,7 +292,12 @@ class FractionalTransitionNode(FractionalBaseNode):
     def multi_step_functional_forward(self, inputs, states, **kwargs):
         if self.memory.is_markovian:
             return self._native(self.native_class.multi_step_functional_forward, inputs, states, **kwargs)
+        if can_fuse(self, FractionalTransitionNode, inputs, states, kwargs):  # the whole sequence as one autograd node
+            return run_fused(self, inputs, states)
         return step_through(self, inputs, states, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, multi_step_path={multi_step_path(self, FractionalTransitionNode)}"
 
     def _native(self, transition, inputs, states, **kwargs):
         """The native transition on the native states (``frac_state``, if registered, passed by)."""

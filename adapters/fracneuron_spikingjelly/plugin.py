@@ -19,16 +19,17 @@ __all__ = ["SpikingJellyAdapter", "fracneuron_register_adapters"]
 
 _SJ = "spikingjelly.activation_based"
 
-#: What ``fracneuron plugins`` lists (the rules are in ``supported_nodes.classify``).
+#: What ``fracneuron plugins`` lists (the rules are in ``supported_nodes.classify``), with the path
+#: a sequence takes in 'm' mode (:mod:`fracneuron_spikingjelly.fused`; ``repr(node)`` says it per node)
 SUPPORTED = [
-    "IFNode",
-    "LIFNode",
-    "ParametricLIFNode",
-    "SimpleIFNode",
-    "SimpleLIFNode",
-    "NonSpikingIFNode",
-    "NonSpikingLIFNode",
-    "BaseNode/SimpleBaseNode subclasses with their own neuronal_charge",
+    "IFNode ('m': fused)",
+    "LIFNode ('m': fused)",
+    "ParametricLIFNode ('m': fused)",
+    "SimpleIFNode (stepped)",
+    "SimpleLIFNode (stepped)",
+    "NonSpikingIFNode (stepped)",
+    "NonSpikingLIFNode (stepped)",
+    "BaseNode/SimpleBaseNode subclasses with their own neuronal_charge (stepped)",
 ]
 
 

@@ -86,6 +86,22 @@ class MemoryEngine(ABC):
         new.reset()
         return new
 
+    def adjoint(self) -> "MemoryEngine | None":
+        """A new engine running this one's kernel on a fresh sequence, for the adjoint pass of a fused
+        sequence (:mod:`fracneuron.functional.sequence`): fed the gradients ḡH backward in time, its
+        corrections are Σ_k ρ_k ḡH_{n-1+k}. ``None`` (the default): the engine is not a linear
+        convolution with a fixed kernel, and its neurons are stepped."""
+        return None
+
+    def begin_recording(self) -> None:
+        """A fused sequence that records a graph starts here: do what a recorded step does first,
+        so that its values are those of the stepped path (default: nothing)."""
+
+    @property
+    def has_graph(self) -> bool:
+        """Whether the recorded past is part of an autograd graph (a fused sequence cannot continue it)."""
+        return False
+
     def state_values(self) -> torch.Tensor | None:
         """The stored past as one tensor (compared by ``torch.allclose`` on explicit states);
         ``None`` when the engine has none to show."""

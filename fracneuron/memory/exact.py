@@ -81,6 +81,20 @@ class ExactMemory(MemoryEngine):
         new._past = self._next_past()
         return new
 
+    def adjoint(self) -> "ExactMemory":
+        return self.spawn()
+
+    def begin_recording(self) -> None:
+        past = self._past
+        if past.weights is not None and not past.weights_have_graph:
+            # a recorded step asks again for weights made under no_grad, and starts a new block
+            past.weights, past.block_start = None, 0
+
+    @property
+    def has_graph(self) -> bool:
+        chain = self._past.chain
+        return (chain is not None and chain.requires_grad) or (self._traced is not None and self._traced.requires_grad)
+
     def _copy_options(self) -> "ExactMemory":
         return type(self)()
 
@@ -116,6 +130,10 @@ class ExactMemory(MemoryEngine):
         past.per_neuron = math.prod(per_neuron_shape) > 1
         # Per-neuron weights make the block's Hankel matrix as large as the history: step by step.
         past.block_size = 1 if past.per_neuron else BLOCK
+
+    def kernel_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
+        """ρ_k = −ω_k for k = 1 … ``lags`` as ``[lags, *A]`` (zero beyond a window), with α's graph."""
+        return self._omega(order, lags, like)
 
     def _omega(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
         """−ω_1 … −ω_lags as ``[lags, *A]`` (zero beyond a window)."""

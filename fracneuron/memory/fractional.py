@@ -301,6 +301,7 @@ class FractionalMemory(nn.Module):
         if state.anchor is not None:
             state.anchor = state.anchor.detach()
         state.since_cut = 0
+        state.links = ()
         self.stepper.detach()
 
     def check_continuation(self, state: FractionalState, call_steps: int, fix: str) -> None:
@@ -332,6 +333,7 @@ class FractionalMemory(nn.Module):
         state = self.__dict__.copy()
         running = state["state"]
         anchor = None if running.anchor is None else running.anchor.detach()
+        # no links: a pickled state carries no graph
         state["state"] = FractionalState(running.engine, anchor, running.since_cut, running.zero_anchor)
         return state
 

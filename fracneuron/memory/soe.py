@@ -98,7 +98,7 @@ class SoeMemory(MemoryEngine):
             self.check_shape(u_prev)
             self.check_like(u_prev, conv.modes)
         if conv.amp is None:
-            conv.set_weights(*self._weights(order, conv, u_prev))
+            conv.set_weights(*self.kernel_weights(order, conv, u_prev))
         if conv.n >= self.horizon and not self._warned:
             self._warned = True
             warnings.warn(
@@ -136,6 +136,13 @@ class SoeMemory(MemoryEngine):
                 stacklevel=4,
             )
         self.graph_cut = False
+
+    def adjoint(self) -> "SoeMemory":
+        new = self.spawn()
+        new.fit = self.fit
+        if self._conv is not None and self._conv.amp is not None:
+            new._conv = self._conv.fresh()
+        return new
 
     def reset(self) -> None:
         self._conv, self.graph_cut = None, False
@@ -199,7 +206,7 @@ class SoeMemory(MemoryEngine):
         hi = min(math.ceil(hi * 100) / 100, 0.999)
         return fit_rates(self.tol, self.horizon, self.exact_lags, lo, max(lo, hi))
 
-    def _weights(self, order: FractionalOrder, conv: ModeConvolution, like: torch.Tensor):
+    def kernel_weights(self, order: FractionalOrder, conv: ModeConvolution, like: torch.Tensor):
         """(near, amp) for :meth:`ModeConvolution.set_weights`: ρ_k = −ω̂_k for k = 1..k0+L−1
         (reversed, [k0+L−1, P]) and a = −b ([K, P]); P = 1, or the number of features when α is
         per neuron."""

@@ -26,15 +26,24 @@ class FractionalState:
     ``zero_anchor`` (the anchor is +0 everywhere and needs no gradient, so u = v − a is v itself,
     bit for bit: the step skips the subtraction and its autograd node)."""
 
-    __slots__ = ("engine", "anchor", "since_cut", "zero_anchor")
+    __slots__ = ("engine", "anchor", "since_cut", "zero_anchor", "links")
 
     def __init__(
-        self, engine: MemoryEngine, anchor: torch.Tensor | None = None, since_cut: int = 0, zero_anchor: bool = False
+        self,
+        engine: MemoryEngine,
+        anchor: torch.Tensor | None = None,
+        since_cut: int = 0,
+        zero_anchor: bool = False,
+        links: tuple = (),
     ) -> None:
         self.engine = engine
         self.anchor = anchor
         self.since_cut = since_cut
         self.zero_anchor = zero_anchor
+        #: the states of the sequence's fused calls since it began or was last detached, each with
+        #: its autograd graph (:mod:`fracneuron.functional.sequence`): how a later call's gradient
+        #: reaches them through the memory
+        self.links = links
 
     def set_anchor(self, anchor: torch.Tensor) -> None:
         """Anchor a new sequence at ``anchor`` (its first state). Whether it is +0 everywhere is
@@ -57,7 +66,7 @@ class FractionalState:
 
     def fork(self) -> "FractionalState":
         """An independent state continuing the same sequence (this one is left as it is)."""
-        return FractionalState(self.engine.fork(), self.anchor, self.since_cut, self.zero_anchor)
+        return FractionalState(self.engine.fork(), self.anchor, self.since_cut, self.zero_anchor, self.links)
 
     def detached(self) -> "FractionalState":
         """The same past without its autograd graph (truncated BPTT), as a new state."""

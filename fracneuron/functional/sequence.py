@@ -1,0 +1,226 @@
+r"""A whole ``[T, B, ...]`` sequence of a spiking neuron with fractional memory as one autograd node.
+
+A neuron's step (charge → fractional potential → fire → reset), with V_0 = v_init the state the
+call starts from and u_j = V_j − a (a: the sequence's anchor):
+
+    C_n = charge(x_n, V_n)                              the framework's own charged potential
+    H_n = V_n + s·(C_n − V_n) + c_n,   c_n = Σ_{k≥1} ρ_k u_{n+1-k}     (s = 1: H_n = C_n + c_n)
+    S_n = fire(H_n − θ),               V_{n+1} = reset(H_n, S_n)
+
+is recorded step by step with a dozen autograd nodes per step. Here the forward runs without a
+graph, with the very operations of the stepped neuron (so spikes and states are bit for bit the
+stepped ones, and the memory's running state advances as it would), keeps H and S, and the
+backward is the adjoint recurrence from n = T − 1 down to 0:
+
+    ḡS_n = ḡspike_n + ḡV_{n+1} ∂R/∂S,     ḡH_n = ḡV_{n+1} ∂R/∂H + ḡS_n σ'(H_n − θ)
+    ḡu_n = Σ_{k≥1} ρ_k ḡH_{n-1+k}          (the memory, run backward in time: the adjoint)
+    ḡV_n = ḡH_n (s ∂C/∂V + 1 − s) + ḡu_n,   ḡx_n = s ∂C/∂x ḡH_n
+
+with ∂R/∂S dropped for a detached reset. The memory term is the same causal convolution fed
+ḡH_{T−1}, ḡH_{T−2}, …: the ``history`` object gives a fresh one (``adjoint(ḡH)``), so the exact
+engine's blocked products and the soe engine's mode recurrence serve the backward too. When the
+call starts the sequence, a = V_0, so ∂L/∂V_0 also gets −Σ_{n≥1} ḡu_n (the u_0 terms cancel).
+
+Parameters: the cell's own (a learned time constant) get Σ_n ⟨s ḡH_n, ∂C_n/∂p⟩ from the cell; the
+memory's (learned α, coefficients) get Σ_n ⟨ḡH_n, ∂c_n/∂α + ∂s/∂α (C_n − V_n)⟩, which the
+``history`` computes by replaying its kernel's weights with a graph over the known states
+(dL/dα = Σ_k ∂L/∂ρ_k ∂ρ_k/∂α).
+
+Protocols (duck-typed; this module imports nothing above ``functional``):
+
+* ``cell``: ``charge(x, v)``; ``threshold``; ``fire(z)`` and ``fire_slope(z)`` = σ'(z);
+  ``reset(H, S)`` and ``reset_partials(H, S)`` = (∂R/∂H, ∂R/∂S or ``None``);
+  ``charge_partials()`` = (∂C/∂x, ∂C/∂V), numbers or tensors independent of x and V;
+  ``params`` (tensors) and ``param_grads(x, V, ḡC)`` (their gradients).
+* ``history``: ``correction(v)`` (c of the step from v, advancing the running state);
+  ``scale(like)`` (s or ``None``); ``anchored`` (this call starts the sequence); ``anchor`` (the
+  sequence's anchor when it is an input with a graph, else ``None``); ``links`` (the states of the
+  earlier fused calls of the sequence, see below); ``adjoint(ḡH)`` (a fresh copy of the kernel with
+  ``correction(g)``, fed ḡH_{T−1} … ḡH_0, which it may read from the buffer it is given);
+  ``params`` (α, coefficients) and ``replay(V)`` (the corrections over the known states with the
+  graph of the kernel's weights, or a placeholder whose gradient gives the weights theirs).
+
+Continuing a sequence (chunks without ``detach``, SpikingJelly's memopt checkpointing): each call
+also returns its states V_0 … V_{T−1} as one tensor, a *link*, which the running state keeps; a
+later call takes the links as inputs, and its backward runs the adjoint on past the call's start
+(fed zeros) to give each earlier state its ∂L/∂u_j = Σ_k ρ_k ḡH_{j+k}, so the memory's gradient
+reaches every earlier call as the stepped path's would.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .step import fractional_potential
+
+__all__ = ["fused_sequence"]
+
+#: elements (steps × state size) whose surrogate and reset terms the backward computes together:
+#: few ops per step, on temporaries that stay in cache
+CHUNK_ELEMENTS = 1 << 16
+
+
+def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(spikes ``[T, B, ...]``, V_T, link) of ``cell`` with ``history``'s memory, driven by
+    ``x_seq``; the link (V_0 … V_{T−1}, ``[T, B, ...]``) carries the memory's gradient into this
+    call when a later call continues the sequence."""
+    with torch.no_grad():
+        forward = _forward_steps(cell, history, x_seq, v_init)
+    # the memory's parameters (α): its corrections c_n(α) over the known states, with their graph,
+    # are an input of the sequence's node, whose backward hands them ḡH (∂H_n/∂c_n = 1)
+    corrections = scale = None
+    if history.params:
+        corrections = history.replay(_states(cell, v_init, forward[0], forward[1]))
+        scale = history.scale(x_seq)
+        scale = scale if scale is not None and scale.requires_grad else None
+    links = tuple(history.links)
+    sizes = (len(cell.params), len(links))
+    extra = (history.anchor, corrections, scale)
+    return _Sequence.apply(x_seq, v_init, *extra, forward, cell, history, sizes, *links, *cell.params)
+
+
+def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
+    """The stepped neuron's operations, step by step, without a graph: (H, S, V_T)."""
+    theta = cell.threshold
+    pre_spike, spikes = [], []
+    for x in x_seq.unbind(0):
+        charged = cell.charge(x, v)
+        H = fractional_potential(v, history.correction(v), history.scale(charged), charged=charged)
+        S = cell.fire(H - theta)
+        v = cell.reset(H, S)
+        pre_spike.append(H)
+        spikes.append(S)
+    return torch.stack(pre_spike), torch.stack(spikes), v
+
+
+def _states(cell, v_init: torch.Tensor, pre_spike: torch.Tensor, spikes: torch.Tensor) -> torch.Tensor:
+    """V_0 … V_{T−1} from the saved H and S (the forward's own reset, so the same values)."""
+    with torch.no_grad():
+        return torch.cat([v_init.unsqueeze(0), cell.reset(pre_spike[:-1], spikes[:-1])])
+
+
+class _Sequence(torch.autograd.Function):
+    """(x_seq, v_init, anchor, corrections(α), scale(α), (H, S, V_T), cell, history,
+    (n_cell_params, n_links), *links, *cell_params) -> (spikes, V_T, link)."""
+
+    @staticmethod
+    def forward(ctx, x_seq, v_init, anchor, corrections, scale, forward, cell, history, sizes, *rest):
+        pre_spike, spikes, v_last = forward  # run just before, without a graph
+        ctx.cell, ctx.history, ctx.sizes = cell, history, sizes
+        ctx.link_sizes = [link.shape[0] for link in rest[: sizes[1]]]
+        ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
+        # the link's values are never read (a later call reads the engine's stored past): it only
+        # carries the gradient, so it is an expanded zero that costs no memory
+        link = pre_spike.new_zeros(()).expand(pre_spike.shape)
+        return spikes, v_last, link
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_spikes, grad_v_last, grad_states):
+        x_seq, v_init, pre_spike, spikes = ctx.saved_tensors
+        cell, history = ctx.cell, ctx.history
+        n_cell, n_links = ctx.sizes
+        scale = history.scale(x_seq)
+        scale_value = None if scale is None else scale.detach()
+        dx, dv = cell.charge_partials()
+        # ∂H_n/∂V_n besides the memory, and ∂H_n/∂x_n
+        keep = dv if scale_value is None else scale_value * dv + (1.0 - scale_value)
+        gain = dx if scale_value is None else scale_value * dx
+        needs = ctx.needs_input_grad
+        scan = _AdjointScan(history, keep, ctx.link_sizes, needs[1], needs[2])
+        grad_H, grad_v_init = scan.run(cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states)
+        grad_x = grad_H * gain if needs[0] else None
+        first = 9 + n_links  # the cell's parameters' positions in the inputs
+        cell_grads = [None] * (len(needs) - first)
+        grad_scale = None
+        if any(needs[first:]) or needs[4]:
+            states = _states(cell, v_init, pre_spike, spikes)
+            if any(needs[first:]):
+                grad_charged = grad_H if scale_value is None else grad_H * scale_value
+                cell_grads = cell.param_grads(x_seq, states, grad_charged)
+            if needs[4]:  # ∂L/∂s = Σ_n ⟨ḡH_n, Δ_n⟩, Δ_n = C_n − V_n
+                with torch.no_grad():
+                    increments = torch.stack([cell.charge(x, v) - v for x, v in zip(x_seq.unbind(0), states.unbind(0))])
+                grad_scale = _sum_to(grad_H * increments, scale)
+        grad_corrections = grad_H if needs[3] else None
+        return (grad_x, grad_v_init if needs[1] else None, scan.grad_anchor, grad_corrections, grad_scale,
+                None, None, None, None, *scan.grad_links, *cell_grads)
+
+
+def _sum_to(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``t`` summed down to ``like``'s (broadcast) shape."""
+    while t.dim() > like.dim():
+        t = t.sum(0)
+    dims = [i for i, (a, b) in enumerate(zip(t.shape, like.shape)) if b == 1 and a != 1]
+    return (t.sum(dims, keepdim=True) if dims else t).reshape(like.shape)
+
+
+class _AdjointScan:
+    """The adjoint recurrence (module docstring): ḡH for every step, ∂L/∂V_0, and the gradients
+    of the anchor (when it is an input) and of the earlier calls' links."""
+
+    def __init__(self, history, keep, link_sizes: list, need_v_init: bool, anchor_input: bool) -> None:
+        self.history, self.keep, self.link_sizes = history, keep, link_sizes
+        self.need_v_init = need_v_init
+        self.anchor_input = anchor_input
+        self.grad_anchor = None
+        self.grad_links: list = []
+
+    def run(self, cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states):
+        T, keep = pre_spike.shape[0], self.keep
+        anchored = self.history.anchored
+        grad_H = torch.empty_like(pre_spike)
+        adjoint = self.adjoint = self.history.adjoint(grad_H)
+        grad_v = torch.zeros_like(pre_spike[0]) if grad_v_last is None else grad_v_last
+        # Σ ḡu: the anchor's gradient, needed when it is v_init (anchored here) or an input
+        summing = (anchored and self.need_v_init) or self.anchor_input
+        memory_sum = torch.zeros_like(grad_v) if summing else None
+        theta = cell.threshold
+        # ḡH_n = ḡspike_n σ'_n + P_n ḡV_{n+1},  P_n = ∂R/∂H + ∂R/∂S σ'_n: all but ḡV is known up
+        # front, so it is computed a few steps at a time and the time loop keeps few ops per step
+        chunk = max(1, min(16, CHUNK_ELEMENTS // max(1, grad_v.numel())))
+        for hi in range(T, 0, -chunk):
+            lo = max(0, hi - chunk)
+            H, S = pre_spike[lo:hi], spikes[lo:hi]
+            slope = cell.fire_slope(H - theta)
+            direct = slope * grad_spikes[lo:hi] if grad_spikes is not None else torch.zeros_like(H)
+            through_H, through_S = cell.reset_partials(H, S)
+            through = through_H if through_S is None else through_S * slope + through_H
+            for i in range(hi - lo - 1, -1, -1):
+                n = lo + i
+                g = grad_H[n]
+                if isinstance(through, torch.Tensor):
+                    torch.addcmul(direct[i], grad_v, through[i], out=g)
+                else:  # a soft, detached reset: ∂R/∂H = 1
+                    torch.add(direct[i], grad_v, alpha=through, out=g)
+                memory = adjoint.correction(g)  # ḡu_n = Σ_k ρ_k ḡH_{n-1+k} (may view the kernel's buffers)
+                if anchored and n == 0:  # u_0 = V_0 − a with a = V_0: its terms cancel
+                    grad_v = g * keep
+                else:
+                    if memory_sum is not None:
+                        memory_sum.add_(memory)
+                    grad_v = _plus_scaled(memory, g, keep)
+                if grad_states is not None:
+                    grad_v.add_(grad_states[n])
+        self._past(grad_v, memory_sum)
+        if anchored and memory_sum is not None:
+            grad_v = grad_v - memory_sum
+        return grad_H, grad_v
+
+    def _past(self, like: torch.Tensor, memory_sum: torch.Tensor | None) -> None:
+        """The adjoint run on before the call (fed zeros): ∂L/∂u_j of the earlier calls' states."""
+        zero = torch.zeros_like(like)
+        for size in reversed(self.link_sizes):
+            grads = [self.adjoint.correction(zero).clone() for _ in range(size)][::-1]
+            self.grad_links.insert(0, torch.stack(grads))
+            if memory_sum is not None:
+                memory_sum.add_(self.grad_links[0].sum(0))
+        if self.anchor_input:
+            self.grad_anchor = -memory_sum
+
+
+def _plus_scaled(a: torch.Tensor, b: torch.Tensor, k) -> torch.Tensor:
+    """a + k·b as a new tensor (k a number or a tensor)."""
+    if isinstance(k, torch.Tensor):
+        return torch.addcmul(a, b, k)
+    return torch.add(a, b, alpha=k)

@@ -1,0 +1,136 @@
+r"""The memory side of a fused sequence (:mod:`fracneuron.functional.sequence`).
+
+:class:`SequenceHistory` hands the sequence kernel one running
+:class:`~fracneuron.memory.state.FractionalState` of a :class:`~fracneuron.memory.FractionalMemory`:
+the correction c_n of each step (advancing that state as a stepped neuron would), the increment
+scale s, a fresh copy of the kernel for the adjoint pass, and the gradient of the memory's
+parameters (α, coefficients).
+
+The parameters' gradient replays the kernel over the states the forward produced: with V_n held
+constant, c_n(α) = Σ_k ρ_k(α) u_{n-k} is linear in the weights, and the replayed corrections
+(computed when the sequence runs, with the graph of the weights to α) are an input of the
+sequence's autograd node, whose backward hands them ḡH, so
+
+    ∂L/∂α = Σ_n ⟨ḡH_n, ∂c_n/∂α⟩ = Σ_k ∂L/∂ρ_k · ∂ρ_k/∂α. The replay starts from a fork of the state the call
+began with (its earlier past included: constants of the graph, as after ``detach()``), cut from any
+graph so the engine computes its weights again with α's graph.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..functional.modes import ModeConvolution
+from .fractional import FractionalMemory
+from .soe import SoeMemory
+from .exact import ExactMemory
+from .kernel_gradient import SHORT, exact_kernel_link, soe_kernel_link
+from .state import FractionalState
+
+__all__ = ["SequenceHistory", "can_run_sequence"]
+
+
+def can_run_sequence(memory: FractionalMemory, state: FractionalState | None) -> bool:
+    """Whether a fused sequence can continue ``state`` (``None``: a new one): an engine with an
+    adjoint and a past that carries no autograd graph (a new sequence, or after ``detach()``)."""
+    if memory.is_markovian:
+        return False
+    engine = memory.engine if state is None else state.engine
+    if engine.adjoint() is None:
+        return False
+    if state is None:
+        return True
+    return not engine.has_graph
+
+
+class SequenceHistory:
+    """``memory``'s history for one fused call that advances ``state`` (see the module docstring)."""
+
+    def __init__(self, memory: FractionalMemory, state: FractionalState) -> None:
+        self.memory, self.state = memory, state
+        self.anchored = state.anchor is None or state.engine.steps == 0
+        anchor = state.anchor
+        recording = torch.is_grad_enabled()
+        #: the anchor, when an earlier call set it with a graph (it is then an input of this call)
+        self.anchor = anchor if recording and not self.anchored and anchor.requires_grad else None
+        self.links = state.links if recording and not self.anchored else ()
+        learning = torch.is_grad_enabled()
+        self.params = tuple(p for p in memory.parameters() if p.requires_grad) if learning else ()
+        self.start = state.detached() if self.params else None  # where the replay begins
+        if learning:
+            state.engine.begin_recording()
+
+    def record(self, link: torch.Tensor) -> None:
+        """Keep this call's states (with their graph) for the calls that continue the sequence."""
+        if link.requires_grad:
+            self.state.links = (*self.links, link)
+
+    def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
+        return self.memory.advance(self.state, v_prev)
+
+    def scale(self, like: torch.Tensor) -> torch.Tensor | None:
+        return self.memory.increment_scale(like)
+
+    def adjoint(self, grad_H: torch.Tensor):
+        """The kernel run backward in time over ``grad_H`` ([T, B, ...], filled from the end)."""
+        engine, T = self.state.engine, grad_H.shape[0]
+        if isinstance(engine, ExactMemory) and T <= SHORT and not self.links:
+            # short: one product per step over the gradients already there, no stored copy
+            return _ShortAdjoint(engine.kernel_weights(self.memory.order, T, grad_H).detach(), grad_H)
+        return _Adjoint(engine.adjoint(), self.memory)
+
+    def replay(self, states: torch.Tensor) -> torch.Tensor:
+        """c_1 … c_T ([T, B, ...]) over the known ``states`` V_0 … V_{T−1} (constants), with the
+        graph of the kernel's weights to :attr:`params` (for a new ``soe`` or short ``exact``
+        sequence, a placeholder whose gradient gives the weights theirs: :mod:`fracneuron.memory.kernel_gradient`)."""
+        memory, state = self.memory, self.start.detached()
+        direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
+        if direct and isinstance(state.engine, SoeMemory):
+            return self._soe_link(state.engine, states)
+        if direct and isinstance(state.engine, ExactMemory) and states.shape[0] <= SHORT:
+            with torch.enable_grad():
+                rho = state.engine.kernel_weights(memory.order, states.shape[0], states)
+                return exact_kernel_link(rho, states - states[0])
+        with torch.enable_grad():
+            return torch.stack([memory.advance(state, v) for v in states.detach().unbind(0)])
+
+    def _soe_link(self, engine: SoeMemory, states: torch.Tensor) -> torch.Tensor:
+        order, like = self.memory.order, states[0]
+        fit = engine.fit_for(order)
+        conv = ModeConvolution(fit.rates, engine.exact_lags, engine.block, like.shape, like.dtype, like.device)
+        with torch.enable_grad():
+            previous, engine.fit = engine.fit, fit
+            try:
+                near, amp = engine.kernel_weights(order, conv, like)
+            finally:
+                engine.fit = previous
+            return soe_kernel_link(conv, near, amp, states - states[0])
+
+
+class _ShortAdjoint:
+    """ḡu_n = Σ_{k=1}^{T−n} ρ_k ḡH_{n−1+k}, read from the gradient buffer (``correction(g)`` is
+    called with g = ḡH_n, n = T − 1 … 0)."""
+
+    def __init__(self, rho: torch.Tensor, grad_H: torch.Tensor) -> None:
+        T = grad_H.shape[0]
+        self.rho = rho.reshape(T, -1)  # [T, 1] (one kernel) or [T, features]
+        self.grad_H, self.n = grad_H, T
+
+    def correction(self, g: torch.Tensor) -> torch.Tensor:
+        self.n -= 1
+        later = self.grad_H[self.n :]
+        count = later.shape[0]
+        if self.rho.shape[1] == 1:
+            return torch.mv(later.reshape(count, -1).t(), self.rho[:count, 0]).reshape(g.shape)
+        rows = later.reshape(count, g.shape[0], -1)
+        return (rows * self.rho[:count, None, :]).sum(0).reshape(g.shape)
+
+
+class _Adjoint:
+    """A fresh copy of the kernel: ``correction(g)`` feeds it g (the gradients, backward in time)."""
+
+    def __init__(self, engine, memory: FractionalMemory) -> None:
+        self.engine, self.order = engine, memory.order
+
+    def correction(self, g: torch.Tensor) -> torch.Tensor:
+        return self.engine.correction(g, self.order)
