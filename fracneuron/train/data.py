@@ -27,6 +27,7 @@ layout; the snnTorch model loops over its first dimension).
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 
@@ -112,6 +113,7 @@ def _require(module: str, package: str):
         ) from None
 
 
+@functools.lru_cache(maxsize=1)  # a sweep loads it for every run: the arrays are only read
 def _digits_split() -> tuple:
     datasets = _require("sklearn.datasets", "scikit-learn")
     selection = _require("sklearn.model_selection", "scikit-learn")
@@ -157,6 +159,15 @@ def _recall(delay: int, cues: int) -> Dataset:
 
 
 def _mnist1d(steps: int) -> Dataset:
+    made = _mnist1d_arrays(steps)
+    return Dataset(
+        "mnist1d", _floats(made["x"]), _labels(made["y"]), _floats(made["x_test"]), _labels(made["y_test"]),
+        steps=steps, inputs=1, classes=10, encoding="direct",
+    )
+
+
+@functools.lru_cache(maxsize=2)  # generating takes seconds; a sweep needs it for every run
+def _mnist1d_arrays(steps: int) -> dict:
     data = _require("mnist1d.data", "mnist1d")
     args = data.get_dataset_args()
     args.final_seq_length = steps
@@ -168,10 +179,7 @@ def _mnist1d(steps: int) -> Dataset:
     finally:
         np.random.set_state(numpy_state)
         random.setstate(python_state)
-    return Dataset(
-        "mnist1d", _floats(made["x"]), _labels(made["y"]), _floats(made["x_test"]), _labels(made["y_test"]),
-        steps=steps, inputs=1, classes=10, encoding="direct",
-    )
+    return made
 
 
 def _floats(array) -> torch.Tensor:
