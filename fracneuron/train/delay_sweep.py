@@ -16,7 +16,7 @@ from .sweep import Row
 
 __all__ = ["DELAYS", "SETTINGS", "rows", "plot", "section"]
 
-DELAYS = (25, 50, 100, 200, 400)
+DELAYS = (5, 10, 25, 50, 100, 200, 400)
 SETTINGS = (("LIF (α = 1)", "1", False), ("learned α (per neuron, from 0.8)", "learn=0.8", True))
 
 
@@ -65,11 +65,13 @@ def plot(results: dict[Row, list[dict]], path: Path, cues: int, title: str) -> P
     return path
 
 
-def section(results: dict[Row, list[dict]], plot_link: str, epochs: int) -> list[str]:
-    """The markdown of the sweep: the plot and its numbers."""
+def section(results: dict[Row, list[dict]], plot_path: str, epochs: int) -> list[str]:
+    """The markdown of the sweep: where its plot is, and its numbers. (The page is also included
+    into the site's Results page, from another folder, so the plot is named, not embedded.)"""
     first = next(iter(results.values()))[0]
     lines = ["## Delay sweep: recall, LIF vs learned α", "",
-             f"![accuracy against delay]({plot_link})", "",
+             f"Plotted (accuracy against delay) in `{plot_path}`, shown on the site's Results page and in the README.",
+             "",
              f"{first['architecture']}; {epochs} epochs per run, the same for every delay and both rows; "
              f"{first['config']['framework']}.", "",
              "| delay D | steps T | " + " | ".join(label for label, *_ in SETTINGS) + " |", "|---|---|---|---|"]

@@ -24,13 +24,13 @@ def test_results_command_smoke_run_writes_the_page_and_the_delay_plot(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     page = output.read_text()
-    for section in ("## mnist1d · conv", "## psdigits · mlp", "## recall D=6 · mlp", "## digits · mlp",
+    for section in ("## mnist1d · conv", "## psdigits · mlp", "## recall D=6", "## digits · mlp",
                     "## Delay sweep: recall, LIF vs learned α", "## α = 1 in every framework"):
         assert section in page, section
     for label in ("LIF (α = 1)", "fractional α = 0.5", "learned α (per neuron, from 0.8)", "learned α (per layer, from 0.8)"):
         assert f"| {label} | spikingjelly |" in page, label
     assert "| parameters |" in page and "mean ± std over seeds 0 " in page
-    assert "![accuracy against delay](assets/delay.png)" in page and "| 3 | 13 |" in page and "| 6 | 16 |" in page
+    assert f"Plotted (accuracy against delay) in `{plot}`" in page and "| 3 | 13 |" in page and "| 6 | 16 |" in page
     assert page.endswith("re-makes the page -->\nMy notes.\n") and "old page" not in page  # hand-written notes kept
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a second call reuses every finished run
