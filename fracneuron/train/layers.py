@@ -9,8 +9,9 @@ r"""The pieces the three framework models of :mod:`fracneuron.train.models` shar
   ``[T, B, C_in] → [T, B, C_out]``; step n sees the inputs of steps n − k + 1 … n only, so the
   network still reads the sequence in time order. Plain torch, the same in every framework.
 * :class:`MembraneReadout` — the non-spiking readout integrator v_n = β_r v_{n−1} + y_n
-  (β_r = 1 − 1/τ), logits = v_T, ``[T, B, K] → [B, K]``. Integer order in every model: the
-  memory a task needs must live in the spiking layers, not in the readout.
+  (β_r = 1 − 1/τ_r, τ_r = ``READOUT_TAU`` = 2 whatever ``--tau``), logits = v_T,
+  ``[T, B, K] → [B, K]``. Integer order and short-lived in every model: the memory a task needs
+  must live in the spiking layers, not in the readout.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from ..neuron import BaseNeuron
 from .config import AlphaSpec, TrainConfig
 
 __all__ = ["LeakyNeuron", "leaky_neuron", "RecurrentLeaky", "TemporalConv", "MembraneReadout", "readout_head",
-           "THRESHOLD", "SURROGATE_SCALE", "KERNEL"]
+           "THRESHOLD", "SURROGATE_SCALE", "KERNEL", "READOUT_TAU"]
 
 THRESHOLD = 1.0
 SURROGATE_SCALE = 2.0
 #: the conv front end's kernel length (time steps)
 KERNEL = 7
+#: the membrane readout's time constant (fixed: it reads the last few steps only)
+READOUT_TAU = 2.0
 
 
 class LeakyNeuron(BaseNeuron):
@@ -113,4 +116,4 @@ class _MeanReadout(nn.Module):
 
 def readout_head(config: TrainConfig) -> nn.Module:
     """``[T, B, K] → [B, K]``: the mean over time, or the membrane readout's last potential."""
-    return MembraneReadout(config.tau) if config.readout_kind == "membrane" else _MeanReadout()
+    return MembraneReadout(READOUT_TAU) if config.readout_kind == "membrane" else _MeanReadout()

@@ -165,7 +165,8 @@ def markdown(results: dict[Row, list[dict]], *, frameworks: list[str], seeds: li
         *[line for paragraph in intro for line in (paragraph, "")],
         f"Within a task every row trains the same network with the same budget (epochs, batch "
         f"{defaults.batch_size}, Adam with a cosine learning rate, the task's options), τ = {defaults.tau:g} "
-        f"(β = {1 - 1 / defaults.tau:g}), hard reset to 0, arctan surrogate. Test accuracy after the last epoch, "
+        f"(β = {1 - 1 / defaults.tau:g}) unless a task's options set another, hard reset to 0, arctan surrogate. "
+        "Test accuracy after the last epoch, "
         f"mean ± std over seeds {', '.join(map(str, seeds))} (seeds change the initial weights and the batch "
         "order; the train/test split is fixed). Seconds per epoch: training time only, on the machine of the "
         "Environment line; on a machine shared with other jobs the ± shows their interference, so compare "
