@@ -34,8 +34,8 @@ from fracneuron.train import delay_sweep, sweep
 from fracneuron.train.config import FRAMEWORKS, TrainConfig
 from fracneuron.train.sweep import Task
 
-#: recall's training options at every delay: a larger lr and clipped gradients for long sequences
-RECALL = (("lr", 0.03), ("clip", 1.0), ("hidden", 64), ("limit_train", 1000))
+#: recall's training options at every delay: a larger lr, clipped gradients, τ = 10 (LIF and fractional alike)
+RECALL = (("lr", 0.03), ("clip", 1.0), ("hidden", 64), ("limit_train", 1000), ("tau", 10.0))
 SWEEP_EPOCHS = 6
 #: (task, epochs) of the documented command
 TASKS = (
