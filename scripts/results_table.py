@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     delay_rows = delay_sweep.rows(delays, frameworks[0], sweep_options)
     delay_results = sweep.run_all(delay_rows, seeds, {r.section: sweep_epochs for r in delay_rows}, Path(args.work))
     cues = TrainConfig().cues
-    delay_sweep.plot(delay_results, Path(args.plot), cues, f"recall ({cues} cues): feed-forward SNN, {frameworks[0]}")
+    delay_sweep.plot(delay_results, Path(args.plot), cues, f"recall ({cues} cues): feed-forward SNN, {frameworks[0]}, "
+                      f"τ = {dict(sweep_options).get('tau', TrainConfig().tau):g}")
     rows = sweep.grid([t for t, _ in tasks], frameworks)
     results = sweep.run_all(rows, seeds, epochs, Path(args.work))
 

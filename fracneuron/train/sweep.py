@@ -246,6 +246,9 @@ def _verdict(stats: dict, rows: list[Row]) -> str:
     best = max(others, key=lambda r: stats[r]["acc"][0])
     (m_lif, s_lif), (m_best, s_best) = stats[lif]["acc"], stats[best]["acc"]
     gap = m_best - m_lif
+    head = f"{lif.framework}: best fractional row {best.label} at {m_best:.1f} %, {gap:+.1f} points vs LIF ({m_lif:.1f} %)"
+    if min(stats[lif]["n"], stats[best]["n"]) < 2:
+        return head + ": one seed, so no seed spread to judge the gap by."
     noise = max(s_lif, s_best, 1e-9)
     if abs(gap) <= noise:
         verdict = "within seed noise of"
@@ -253,7 +256,4 @@ def _verdict(stats: dict, rows: list[Row]) -> str:
         verdict = "better than"
     else:
         verdict = "worse than"
-    return (
-        f"{lif.framework}: best fractional row {best.label} at {m_best:.1f} %, {gap:+.1f} points vs LIF "
-        f"({m_lif:.1f} %): {verdict} LIF (largest seed std {noise:.1f})."
-    )
+    return f"{head}: {verdict} LIF (largest seed std {noise:.1f})."

@@ -30,6 +30,7 @@ def test_results_command_smoke_run_writes_the_page_and_the_delay_plot(tmp_path):
     for label in ("LIF (α = 1)", "fractional α = 0.5", "learned α (per neuron, from 0.8)", "learned α (per layer, from 0.8)"):
         assert f"| {label} | spikingjelly |" in page, label
     assert "| parameters |" in page and "mean ± std over seeds 0 " in page
+    assert "one seed, so no seed spread to judge the gap by." in page  # no verdict from a single seed
     assert f"Plotted (accuracy against delay) in `{plot}`" in page and "| 3 | 13 |" in page and "| 6 | 16 |" in page
     assert page.endswith("re-makes the page -->\nMy notes.\n") and "old page" not in page  # hand-written notes kept
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
