@@ -20,7 +20,7 @@ import json
 import logging
 import sys
 
-from .config import DATASETS, FRAMEWORKS, LEARN_START, ConfigError, TrainConfig
+from .config import AUTO_SOE_STEPS, DATASETS, FRAMEWORKS, LEARN_START, MODELS, READOUTS, ConfigError, TrainConfig
 from .data import MissingDependency
 
 __all__ = ["add_arguments", "run", "config_from_args"]
@@ -64,12 +64,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--dataset", help=f"{' | '.join(DATASETS)} (default {d.dataset})")
     add("--framework", help=f"{' | '.join(FRAMEWORKS)} (default {d.framework})")
+    add("--model", help=f"{' | '.join(MODELS)}: feed-forward, recurrent spiking layers, or a causal temporal "
+                        f"conv front end (default {d.model})")
+    add("--readout", help=f"{' | '.join(READOUTS)}: mean of the output over time, or the last membrane of a "
+                          "non-spiking integrator (auto: membrane for recall, else mean)")
+    add("--delay", type=int, help=f"recall: noisy steps between cue and go signal (default {d.delay})")
+    add("--cues", type=int, help=f"recall: number of cues, the classes (default {d.cues})")
+    add("--clip", type=float, help="clip the gradient's global norm to this value (default: no clipping)")
     add("--alpha", help=f"fractional order in (0, 1]; a comma list for multi-term; 'learn' or 'learn=START' "
                         f"to train it (start {LEARN_START:g}); default {d.alpha}; 1 is the plain LIF")
     add("--coefficients", type=_floats, help="positive weights of the multi-term --alpha list")
     add("--per-neuron", action="store_const", const=True, help="a learned single-term alpha: one per neuron (default)")
     add("--per-layer", dest="per_neuron", action="store_const", const=False, help="a learned alpha: one per layer")
-    add("--memory", help=f"history engine: {_memory_names()} (default {d.memory})")
+    add("--memory", help=f"history engine: auto, {_memory_names()} (default auto: soe from T = {AUTO_SOE_STEPS} "
+                         "steps, else exact)")
     add("--memory-option", dest="memory_options", action="append", type=_option, metavar="KEY=VALUE",
         help="option of the memory engine, e.g. window=16 (repeatable)")
     add("--epochs", type=int, help=f"training epochs (default {d.epochs})")
@@ -78,7 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--hidden", type=int, help=f"neurons per spiking layer (default {d.hidden})")
     add("--layers", type=int, help=f"spiking layers (default {d.layers})")
     add("--tau", type=float, help=f"membrane time constant tau > 1 (beta = 1 - 1/tau; default {d.tau:g})")
-    add("--T", type=int, help="time steps: digits' rate-coding window (default 16), mnist1d's sequence length (default 40)")
+    add("--T", type=int, help="time steps: digits' rate-coding window (default 16), mnist1d's sequence length "
+                              "(default 40); fixed for sdigits/psdigits (64) and recall (5 + delay + 5)")
     add("--seed", type=int, help=f"seed of the initial weights and the batch order (default {d.seed})")
     add("--device", help="auto | cpu | cuda[:N] | mps (default auto)")
     add("--threads", type=int, help=f"torch CPU threads per process (default {d.threads}: fastest for these small layers)")

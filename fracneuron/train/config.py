@@ -15,16 +15,27 @@ from dataclasses import dataclass, field
 
 from .._checks import check_alpha_list
 
-__all__ = ["ConfigError", "AlphaSpec", "TrainConfig", "parse_alpha", "DATASETS", "FRAMEWORKS", "MODEL_FIELDS"]
+__all__ = [
+    "ConfigError", "AlphaSpec", "TrainConfig", "parse_alpha", "DATASETS", "FRAMEWORKS", "MODELS", "READOUTS",
+    "MODEL_FIELDS", "AUTO_SOE_STEPS",
+]
 
-DATASETS = ("mnist1d", "digits")
+DATASETS = ("mnist1d", "digits", "sdigits", "psdigits", "recall")
 FRAMEWORKS = ("spikingjelly", "snntorch", "native")
-#: the sequence length each dataset uses when ``--T`` is not given
-DEFAULT_T = {"mnist1d": 40, "digits": 16}
+MODELS = ("mlp", "recurrent", "conv")
+READOUTS = ("auto", "mean", "membrane")
+#: the sequence length each dataset uses when ``--T`` is not given (recall: 5 + delay + 5)
+DEFAULT_T = {"mnist1d": 40, "digits": 16, "sdigits": 64, "psdigits": 64}
+#: datasets whose length is fixed by the data (``--T`` does not apply)
+FIXED_LENGTH = ("sdigits", "psdigits", "recall")
+#: ``--memory auto`` takes the sum-of-exponentials engine from this many steps on (else exact)
+AUTO_SOE_STEPS = 300
+#: bounds of recall's options (a longer delay is a bigger, not a different, experiment)
+MAX_DELAY, MAX_CUES = 10_000, 64
 #: options that define the model and the data; a resumed run must not change them
 MODEL_FIELDS = (
-    "dataset", "framework", "alpha", "coefficients", "per_neuron", "memory", "memory_options",
-    "hidden", "layers", "tau", "T", "seed", "batch_size", "lr", "limit_train", "limit_test",
+    "dataset", "framework", "model", "readout", "alpha", "coefficients", "per_neuron", "memory", "memory_options",
+    "hidden", "layers", "tau", "T", "delay", "cues", "seed", "batch_size", "lr", "clip", "limit_train", "limit_test",
 )
 
 
@@ -85,10 +96,12 @@ class TrainConfig:
 
     dataset: str = "mnist1d"
     framework: str = "spikingjelly"
+    model: str = "mlp"
+    readout: str = "auto"  # mean over T, or the membrane readout (auto: membrane for recall)
     alpha: str = "learn"
     coefficients: list[float] | None = None
     per_neuron: bool = True  # a learned single-term α: one per neuron (False: one per layer)
-    memory: str = "exact"
+    memory: str = "auto"  # auto: soe from AUTO_SOE_STEPS steps on, else exact
     memory_options: dict = field(default_factory=dict)
     epochs: int = 6
     batch_size: int = 64
@@ -97,6 +110,9 @@ class TrainConfig:
     layers: int = 2
     tau: float = 2.0
     T: int | None = None
+    delay: int = 100  # recall: noisy steps between the cue and the go signal
+    cues: int = 4  # recall: number of cues (classes)
+    clip: float | None = None  # gradient clipping: max global gradient norm
     seed: int = 0
     device: str = "auto"
     threads: int = 1  # torch CPU threads: these small per-step kernels run fastest on one
@@ -123,8 +139,26 @@ class TrainConfig:
 
     @property
     def steps(self) -> int:
-        """Time steps per sample (``T``, or the dataset's default)."""
+        """Time steps per sample (``T``, or the dataset's default; recall: 5 + delay + 5)."""
+        if self.dataset == "recall":
+            from .recall import length
+
+            return length(self.delay)
         return self.T if self.T is not None else DEFAULT_T[self.dataset]
+
+    @property
+    def memory_engine(self) -> str:
+        """The history engine the run uses: ``--memory``, with ``auto`` resolved by the length."""
+        if self.memory != "auto":
+            return self.memory
+        return "soe" if self.steps >= AUTO_SOE_STEPS else "exact"
+
+    @property
+    def readout_kind(self) -> str:
+        """``mean`` or ``membrane`` (``auto``: membrane for recall, whose answer is due at the end)."""
+        if self.readout != "auto":
+            return self.readout
+        return "membrane" if self.dataset == "recall" else "mean"
 
     @property
     def out_dir(self) -> str:
@@ -145,19 +179,30 @@ class TrainConfig:
         """Raise :class:`ConfigError` on the first bad option; return ``self``."""
         _choice(self.dataset, DATASETS, "--dataset")
         _choice(self.framework, FRAMEWORKS, "--framework")
+        _choice(self.model, MODELS, "--model")
+        _choice(self.readout, READOUTS, "--readout")
         spec = parse_alpha(self.alpha)
         try:
             check_alpha_list(spec.kwarg(), self.coefficients)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"--alpha/--coefficients: {exc}") from None
-        _memory_name(self.memory)
-        _memory_options(self.memory, self.memory_options)
+        _integer(self.delay, "--delay", 1, MAX_DELAY)
+        _integer(self.cues, "--cues", 2, MAX_CUES)
+        if self.clip is not None and (isinstance(self.clip, bool) or not isinstance(self.clip, (int, float))
+                                      or not (math.isfinite(self.clip) and self.clip > 0)):
+            raise ConfigError(f"--clip must be a finite number > 0 (the largest gradient norm), got {self.clip!r}")
+        if self.memory != "auto":
+            _memory_name(self.memory)
+        _memory_options(self.memory_engine, self.memory_options)
         for name in ("epochs", "batch_size", "hidden", "layers", "threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be an integer >= 1, got {value!r}")
         if self.T is not None and (isinstance(self.T, bool) or not isinstance(self.T, int) or self.T < 1):
             raise ConfigError(f"--T must be an integer >= 1, got {self.T!r}")
+        if self.dataset in FIXED_LENGTH and self.T is not None:
+            length = "5 + --delay + 5 steps" if self.dataset == "recall" else f"{DEFAULT_T[self.dataset]} steps"
+            raise ConfigError(f"--T does not apply to --dataset {self.dataset}: its length is fixed ({length})")
         if self.dataset == "mnist1d" and self.T is not None and self.T < 8:
             raise ConfigError(f"--T for mnist1d is the sequence length and must be >= 8, got {self.T}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -179,11 +224,16 @@ def _choice(value: str, choices: tuple[str, ...], option: str) -> None:
         raise ConfigError(f"unknown {option} {value!r}; choose one of {', '.join(choices)}")
 
 
+def _integer(value, option: str, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{option} must be an integer in [{low}, {high}], got {value!r}")
+
+
 def _memory_name(name: str) -> None:
     from ..plugins import memories
 
     if name not in memories:
-        raise ConfigError(f"unknown --memory {name!r}; choose one of {', '.join(memories.names())}")
+        raise ConfigError(f"unknown --memory {name!r}; choose one of auto, {', '.join(memories.names())}")
 
 
 def _memory_options(name: str, options: dict) -> None:

@@ -1,4 +1,4 @@
-r"""The two offline datasets of ``fracneuron train`` and how each becomes a spike-ready sequence.
+r"""The offline datasets of ``fracneuron train`` and how each becomes a spike-ready sequence.
 
 =========  ===========================================  ==========================  ===========
 name       samples                                      encoding (T steps)          inputs/step
@@ -8,9 +8,16 @@ digits     scikit-learn ``load_digits``: 1797 8×8        rate (Poisson): pixel 
 mnist1d    the ``mnist1d`` package's ``make_dataset``    the signal itself, one       1
            (generated from its templates, 5000          value per step (T = its
            samples, its own 4000/1000 split)            length, 40 by default)
+sdigits    digits, same split, read one pixel per step      the pixel value p/16 as      1
+           (row by row): the offline sequential MNIST       the step's input, T = 64
+psdigits   sdigits under one fixed random permutation       as sdigits                   1
+           of the 64 pixels (``PERMUTATION_SEED``,
+           independent of ``--seed``): permuted MNIST
+recall     :mod:`fracneuron.train.recall`: a cue among C,   the value itself,            C + 1
+           D steps of noise, then "go"; 4000/1000 samples   T = 5 + D + 5
 =========  ===========================================  ==========================  ===========
 
-Both ship with their packages: nothing is downloaded. Splits are fixed (they do not depend on
+All ship with their packages: nothing is downloaded. Splits are fixed (they do not depend on
 ``--seed``), so seeds vary only the model's initialisation and the batch order.
 
 Shapes: samples are ``[N, *features]``; :meth:`Dataset.encode` turns a batch ``[B, *features]``
@@ -20,6 +27,7 @@ layout; the snnTorch model loops over its first dimension).
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 
@@ -30,6 +38,11 @@ __all__ = ["Dataset", "load", "MissingDependency"]
 
 #: seed of the fixed digits split (independent of --seed)
 SPLIT_SEED = 0
+#: seed of psdigits' pixel permutation (independent of --seed: every run sees the same task)
+PERMUTATION_SEED = 1234
+#: seeds of recall's generated train and test sets (independent of --seed)
+RECALL_SEEDS = (11, 12)
+RECALL_SIZES = (4000, 1000)
 
 
 class MissingDependency(ImportError):
@@ -71,11 +84,17 @@ class Dataset:
         )
 
 
-def load(name: str, steps: int, limit_train: int | None = None, limit_test: int | None = None) -> Dataset:
-    """The dataset ``name`` (``"digits"`` or ``"mnist1d"``) with ``steps`` time steps per sample;
+def load(name: str, steps: int, limit_train: int | None = None, limit_test: int | None = None,
+         *, delay: int = 100, cues: int = 4) -> Dataset:
+    """The dataset ``name`` (see the table above) with ``steps`` time steps per sample (digits,
+    mnist1d; the others have a fixed length); ``delay`` and ``cues`` shape ``recall``;
     ``limit_*`` keep only the first samples of each split (quick runs, tests)."""
-    builders = {"digits": _digits, "mnist1d": _mnist1d}
-    data = builders[name](steps)
+    builders = {
+        "digits": lambda: _digits(steps), "mnist1d": lambda: _mnist1d(steps),
+        "sdigits": lambda: _sequential_digits(permuted=False), "psdigits": lambda: _sequential_digits(permuted=True),
+        "recall": lambda: _recall(delay, cues),
+    }
+    data = builders[name]()
     if limit_train is not None:
         data.x_train, data.y_train = data.x_train[:limit_train], data.y_train[:limit_train]
     if limit_test is not None:
@@ -94,20 +113,61 @@ def _require(module: str, package: str):
         ) from None
 
 
-def _digits(steps: int) -> Dataset:
+@functools.lru_cache(maxsize=1)  # a sweep loads it for every run: the arrays are only read
+def _digits_split() -> tuple:
     datasets = _require("sklearn.datasets", "scikit-learn")
     selection = _require("sklearn.model_selection", "scikit-learn")
     images, labels = datasets.load_digits(return_X_y=True)
-    x_train, x_test, y_train, y_test = selection.train_test_split(
-        images / 16.0, labels, test_size=0.2, stratify=labels, random_state=SPLIT_SEED
-    )
+    return selection.train_test_split(images / 16.0, labels, test_size=0.2, stratify=labels, random_state=SPLIT_SEED)
+
+
+def _digits(steps: int) -> Dataset:
+    x_train, x_test, y_train, y_test = _digits_split()
     return Dataset(
         "digits", _floats(x_train), _labels(y_train), _floats(x_test), _labels(y_test),
         steps=steps, inputs=64, classes=10, encoding="rate",
     )
 
 
+def permutation() -> torch.Tensor:
+    """psdigits' fixed order of the 64 pixels."""
+    return torch.randperm(64, generator=torch.Generator().manual_seed(PERMUTATION_SEED))
+
+
+def _sequential_digits(permuted: bool) -> Dataset:
+    x_train, x_test, y_train, y_test = _digits_split()
+    x_train, x_test = _floats(x_train), _floats(x_test)
+    if permuted:
+        order = permutation()
+        x_train, x_test = x_train[:, order].contiguous(), x_test[:, order].contiguous()
+    return Dataset(
+        "psdigits" if permuted else "sdigits", x_train, _labels(y_train), x_test, _labels(y_test),
+        steps=64, inputs=1, classes=10, encoding="direct",
+    )
+
+
+def _recall(delay: int, cues: int) -> Dataset:
+    from . import recall
+
+    (n_train, n_test), (seed_train, seed_test) = RECALL_SIZES, RECALL_SEEDS
+    x_train, y_train = recall.make(n_train, delay, cues, seed_train)
+    x_test, y_test = recall.make(n_test, delay, cues, seed_test)
+    return Dataset(
+        "recall", x_train, y_train, x_test, y_test,
+        steps=recall.length(delay), inputs=cues + 1, classes=cues, encoding="direct",
+    )
+
+
 def _mnist1d(steps: int) -> Dataset:
+    made = _mnist1d_arrays(steps)
+    return Dataset(
+        "mnist1d", _floats(made["x"]), _labels(made["y"]), _floats(made["x_test"]), _labels(made["y_test"]),
+        steps=steps, inputs=1, classes=10, encoding="direct",
+    )
+
+
+@functools.lru_cache(maxsize=2)  # generating takes seconds; a sweep needs it for every run
+def _mnist1d_arrays(steps: int) -> dict:
     data = _require("mnist1d.data", "mnist1d")
     args = data.get_dataset_args()
     args.final_seq_length = steps
@@ -119,10 +179,7 @@ def _mnist1d(steps: int) -> Dataset:
     finally:
         np.random.set_state(numpy_state)
         random.setstate(python_state)
-    return Dataset(
-        "mnist1d", _floats(made["x"]), _labels(made["y"]), _floats(made["x_test"]), _labels(made["y_test"]),
-        steps=steps, inputs=1, classes=10, encoding="direct",
-    )
+    return made
 
 
 def _floats(array) -> torch.Tensor:

@@ -114,6 +114,8 @@ def train_epoch(run: Run, progress=None) -> dict:
         batch_loss = F.cross_entropy(logits, y, reduction="sum")
         run.optimizer.zero_grad(set_to_none=True)
         (batch_loss * (ctx.world / len(index))).backward()
+        if config.clip is not None:  # long sequences: one exploding batch must not wreck the weights
+            nn.utils.clip_grad_norm_(run.model.parameters(), config.clip)
         run.optimizer.step()
         loss_sum += batch_loss.item()
         correct += (logits.argmax(1) == y).sum().item()

@@ -1,20 +1,27 @@
 r"""One spiking network, written three times: as SpikingJelly, snnTorch and fracneuron users write it.
 
-Architecture (identical in every framework, same parameter count, same initial weights for a
-seed)::
+Architectures (``--model``; identical in every framework up to the recurrent connection, same
+initial weights for a seed)::
 
-    x [T, B, inputs] → Linear → LIF → (Linear → LIF) × (layers − 1) → Linear → mean over T → logits [B, classes]
+    mlp        x [T, B, inputs] → Linear → LIF → (Linear → LIF) × (layers − 1) → Linear → readout
+    recurrent  as mlp, each LIF a recurrent spiking layer (its spikes fed back one step later):
+               SpikingJelly's LinearRecurrentContainer, snnTorch's RLeaky, fracneuron's RecurrentLeaky
+    conv       as mlp, the first Linear a causal temporal convolution (kernel 7, see .layers)
 
-The readout averages the last linear layer over time (a membrane-style readout of the last
-spiking layer). Every LIF is the same neuron in all three frameworks:
+and the readout (``--readout``) is the mean over T of the last Linear, or the membrane of a
+non-spiking integrator at the last step (:class:`~fracneuron.train.layers.MembraneReadout`),
+giving logits [B, classes]. Every LIF is the same neuron in all three frameworks:
 
     H_n = v_{n-1} − (v_{n-1} − 0)/τ + x_n   (= β v_{n-1} + x_n, β = 1 − 1/τ: snnTorch's ``Leaky``,
                                              SpikingJelly's ``LIFNode(decay_input=False)``)
     S_n = Θ(H_n − 1),  v_n = (1 − S_n) H_n  (hard reset to 0, applied at once, gradient through it)
 
-with the arctan surrogate (scale 2) in the backward pass. At α = 1 the three models compute the
-same function; fractional memory is added by :func:`fracneuron.fractionalize` — one call on the
-ordinary SpikingJelly / snnTorch model — or, for the native model, by the neurons' own ``alpha``.
+with the arctan surrogate (scale 2) in the backward pass. At α = 1 the mlp and conv models
+compute the same function in the three frameworks; fractional memory is added by
+:func:`fracneuron.fractionalize` — one call on the ordinary SpikingJelly / snnTorch model, the
+recurrent layers' neurons included — or, for the native model, by the neurons' own ``alpha``.
+The recurrent feedback differs as each framework writes it: SpikingJelly's container mixes
+[x_n; s_{n−1}] with one Linear(2H, H), snnTorch and the native layer add V s_{n−1} + b.
 """
 
 from __future__ import annotations
@@ -28,11 +35,12 @@ from ..neuron import BaseNeuron
 from ..order import FractionalOrder
 from .config import AlphaSpec, TrainConfig
 from .data import MissingDependency
+from .layers import (
+    SURROGATE_SCALE, THRESHOLD, LeakyNeuron, RecurrentLeaky, TemporalConv, leaky_neuron, readout_head,
+)
 
-__all__ = ["build", "framework_check", "LeakyNeuron", "parameter_count", "fractional_orders", "architecture"]
-
-THRESHOLD = 1.0
-SURROGATE_SCALE = 2.0
+__all__ = ["build", "framework_check", "LeakyNeuron", "leaky_neuron", "parameter_count", "fractional_orders",
+           "architecture", "first_current"]
 
 
 def build(config: TrainConfig, inputs: int, classes: int) -> nn.Module:
@@ -50,6 +58,13 @@ def _widths(config: TrainConfig, inputs: int) -> list[tuple[int, int]]:
     return [(inputs if i == 0 else config.hidden, config.hidden) for i in range(config.layers)]
 
 
+def _synapse(config: TrainConfig, index: int, n_in: int, n_out: int, linear=nn.Linear) -> nn.Module:
+    """The weights in front of spiking layer ``index``: the conv front end, or ``linear``."""
+    if config.model == "conv" and index == 0:
+        return TemporalConv(n_in, n_out)
+    return linear(n_in, n_out)
+
+
 def _fractionalize(model: nn.Module, config: TrainConfig, spec: AlphaSpec) -> nn.Module:
     """The one call a SpikingJelly or snnTorch user adds to their model (skipped for plain LIF)."""
     if spec.is_lif:
@@ -59,7 +74,7 @@ def _fractionalize(model: nn.Module, config: TrainConfig, spec: AlphaSpec) -> nn
     return fracneuron.fractionalize(
         model,
         alpha=spec.kwarg(),
-        memory=config.memory,
+        memory=config.memory_engine,
         learn_alpha=spec.learn,
         coefficients=config.coefficients,
         per_neuron=config.alpha_per_neuron,
@@ -86,7 +101,7 @@ def framework_check(framework: str) -> None:
 
 # ------------------------------------------------------------------ SpikingJelly
 class SpikingJellyNet(nn.Module):
-    """A SpikingJelly multi-step MLP, as its tutorials write one."""
+    """A SpikingJelly multi-step network, as its tutorials write one."""
 
     def __init__(self, config: TrainConfig, inputs: int, classes: int) -> None:
         super().__init__()
@@ -96,21 +111,23 @@ class SpikingJellyNet(nn.Module):
         sj_functional = _framework("spikingjelly.activation_based.functional", "spikingjelly")
         self._functional = sj_functional
         blocks: list[nn.Module] = []
-        for n_in, n_out in _widths(config, inputs):
-            blocks.append(sj_layer.Linear(n_in, n_out))
-            blocks.append(
-                sj_neuron.LIFNode(
-                    tau=float(config.tau), decay_input=False, v_threshold=THRESHOLD, v_reset=0.0,
-                    surrogate_function=sj_surrogate.ATan(alpha=SURROGATE_SCALE),
-                )
+        for i, (n_in, n_out) in enumerate(_widths(config, inputs)):
+            blocks.append(_synapse(config, i, n_in, n_out, sj_layer.Linear))
+            lif = sj_neuron.LIFNode(
+                tau=float(config.tau), decay_input=False, v_threshold=THRESHOLD, v_reset=0.0,
+                surrogate_function=sj_surrogate.ATan(alpha=SURROGATE_SCALE),
             )
+            if config.model == "recurrent":  # the container steps its neuron one step at a time
+                lif = sj_layer.LinearRecurrentContainer(lif, n_out, n_out, step_mode="m")
+            blocks.append(lif)
         blocks.append(sj_layer.Linear(config.hidden, classes))
         self.net = nn.Sequential(*blocks)
-        sj_functional.set_step_mode(self.net, "m")
+        sj_functional.set_step_mode(self.net, "m")  # leaves the containers' neurons single-step
+        self.readout = readout_head(config)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         self._functional.reset_net(self.net)  # each sample is a new sequence
-        return self.net(x_seq).mean(0)
+        return self.readout(self.net(x_seq))
 
 
 def _spikingjelly(config: TrainConfig, inputs: int, classes: int) -> nn.Module:
@@ -119,33 +136,43 @@ def _spikingjelly(config: TrainConfig, inputs: int, classes: int) -> nn.Module:
 
 # ---------------------------------------------------------------------- snnTorch
 class SnnTorchNet(nn.Module):
-    """An snnTorch MLP stepped in an explicit loop over time, as its tutorials write one."""
+    """An snnTorch network stepped in an explicit loop over time, as its tutorials write one
+    (the conv front end, a whole-sequence layer, runs before the loop)."""
 
     def __init__(self, config: TrainConfig, inputs: int, classes: int) -> None:
         super().__init__()
         snn = _framework("snntorch", "snntorch")
         snn_surrogate = _framework("snntorch.surrogate", "snntorch")
         beta = 1.0 - 1.0 / config.tau
+        common = dict(beta=beta, threshold=THRESHOLD, spike_grad=snn_surrogate.atan(alpha=SURROGATE_SCALE),
+                      reset_mechanism="zero", reset_delay=False)
+        self.front = TemporalConv(inputs, config.hidden) if config.model == "conv" else None
+        self.recurrent = config.model == "recurrent"
         self.fc = nn.ModuleList()
         self.lif = nn.ModuleList()
-        for n_in, n_out in _widths(config, inputs):
-            self.fc.append(nn.Linear(n_in, n_out))
-            self.lif.append(
-                snn.Leaky(
-                    beta=beta, threshold=THRESHOLD, spike_grad=snn_surrogate.atan(alpha=SURROGATE_SCALE),
-                    reset_mechanism="zero", reset_delay=False,
-                )
-            )
-        self.readout = nn.Linear(config.hidden, classes)
+        for i, (n_in, n_out) in enumerate(_widths(config, inputs)):
+            self.fc.append(nn.Identity() if self.front is not None and i == 0 else nn.Linear(n_in, n_out))
+            if self.recurrent:
+                self.lif.append(snn.RLeaky(linear_features=n_out, all_to_all=True, **common))
+            else:
+                self.lif.append(snn.Leaky(**common))
+        self.fc_out = nn.Linear(config.hidden, classes)
+        self.readout = readout_head(config)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        mems = [lif.reset_mem() for lif in self.lif]  # a new sequence: fresh membranes
+        if self.front is not None:
+            x_seq = self.front(x_seq)
+        states = [lif.reset_mem() for lif in self.lif]  # a new sequence: fresh membranes (and spikes)
         outputs = []
         for x in x_seq:
             for i, (fc, lif) in enumerate(zip(self.fc, self.lif)):
-                x, mems[i] = lif(fc(x), mems[i])
-            outputs.append(self.readout(x))
-        return torch.stack(outputs).mean(0)
+                if self.recurrent:
+                    x, mem = lif(fc(x), *states[i])
+                    states[i] = (x, mem)
+                else:
+                    x, states[i] = lif(fc(x), states[i])
+            outputs.append(self.fc_out(x))
+        return self.readout(torch.stack(outputs))
 
 
 def _snntorch(config: TrainConfig, inputs: int, classes: int) -> nn.Module:
@@ -153,47 +180,25 @@ def _snntorch(config: TrainConfig, inputs: int, classes: int) -> nn.Module:
 
 
 # ------------------------------------------------------------------------ native
-class LeakyNeuron(BaseNeuron):
-    r"""The LIF of this module as a native fracneuron neuron:  D^α v = −(v − v0)/τ + x.
-
-    At α = 1, h = 1: H = v + (x − (v − v0)/τ), SpikingJelly's ``LIFNode(decay_input=False)`` and
-    snnTorch's ``Leaky(beta=1 − 1/τ)``.
-    """
-
-    def dv_dt(self, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return x - (v - self.v_rest) / self.get_tau()
-
-
-def leaky_neuron(tau: float, spec: AlphaSpec, config: TrainConfig, **overrides) -> LeakyNeuron:
-    """A native :class:`LeakyNeuron` with this module's threshold, surrogate and reset."""
-    options = dict(
-        alpha=spec.kwarg(), learn_alpha=spec.learn, coefficients=config.coefficients,
-        per_neuron_alpha=config.alpha_per_neuron, memory=config.memory, memory_options=config.memory_options,
-    )
-    options.update(overrides)
-    return LeakyNeuron(
-        tau=tau, threshold=THRESHOLD, surrogate_grad_scale=SURROGATE_SCALE, surrogate_opt="arctan",
-        spk_reset="hard", v_reset=0.0, step_mode="m", **options,
-    )
-
-
 class NativeNet(nn.Module):
-    """The same MLP with fracneuron's own neurons (multi-step, stateful like SpikingJelly's)."""
+    """The same network with fracneuron's own neurons (multi-step, stateful like SpikingJelly's)."""
 
     def __init__(self, config: TrainConfig, inputs: int, classes: int) -> None:
         super().__init__()
         blocks: list[nn.Module] = []
-        for n_in, n_out in _widths(config, inputs):
-            blocks.append(nn.Linear(n_in, n_out))
-            blocks.append(leaky_neuron(config.tau, config.alpha_spec, config))
+        for i, (n_in, n_out) in enumerate(_widths(config, inputs)):
+            blocks.append(_synapse(config, i, n_in, n_out))
+            neuron = leaky_neuron(config.tau, config.alpha_spec, config)
+            blocks.append(RecurrentLeaky(neuron, n_out) if config.model == "recurrent" else neuron)
         blocks.append(nn.Linear(config.hidden, classes))
         self.net = nn.Sequential(*blocks)
+        self.readout = readout_head(config)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         for module in self.net:
             if isinstance(module, BaseNeuron):
                 module.reset()
-        return self.net(x_seq).mean(0)
+        return self.readout(self.net(x_seq))
 
 
 def _native(config: TrainConfig, inputs: int, classes: int) -> nn.Module:
@@ -210,7 +215,20 @@ def fractional_orders(model: nn.Module) -> list[FractionalOrder]:
     return [m for m in model.modules() if isinstance(m, FractionalOrder)]
 
 
+def first_current(model: nn.Module, x_seq: torch.Tensor) -> torch.Tensor:
+    """The input current ``[T, B, hidden]`` of the first spiking layer (without recurrence)."""
+    first = next(m for m in model.modules() if isinstance(m, (nn.Linear, TemporalConv)))
+    if isinstance(first, TemporalConv):
+        return first(x_seq)
+    return nn.functional.linear(x_seq.to(first.weight), first.weight, first.bias)
+
+
 def architecture(config: TrainConfig, inputs: int, classes: int) -> str:
-    """``Linear(1,128)-LIF-Linear(128,128)-LIF-Linear(128,10)``."""
-    parts = [f"Linear({a},{b})-LIF" for a, b in _widths(config, inputs)]
-    return "-".join(parts + [f"Linear({config.hidden},{classes})"]) + ", mean over T"
+    """``Linear(1,128)-LIF-Linear(128,128)-LIF-Linear(128,10), mean over T``."""
+    neuron = "RLIF" if config.model == "recurrent" else "LIF"
+    parts = []
+    for i, (a, b) in enumerate(_widths(config, inputs)):
+        synapse = f"CausalConv({a},{b},k7)" if config.model == "conv" and i == 0 else f"Linear({a},{b})"
+        parts.append(f"{synapse}-{neuron}")
+    readout = "membrane readout" if config.readout_kind == "membrane" else "mean over T"
+    return "-".join(parts + [f"Linear({config.hidden},{classes})"]) + f", {readout}"

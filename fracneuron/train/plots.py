@@ -18,7 +18,7 @@ from torch import nn
 from .config import AlphaSpec, TrainConfig
 from .data import Dataset
 from .files import atomic_write
-from .models import fractional_orders, leaky_neuron
+from .models import first_current, fractional_orders, leaky_neuron
 
 __all__ = ["training_curves", "membrane_potentials", "learned_alpha", "file_names", "write_all"]
 
@@ -75,10 +75,6 @@ def _integer_epochs(ax) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _first_layer(model: nn.Module) -> nn.Linear:
-    return next(m for m in model.modules() if isinstance(m, nn.Linear))
-
-
 def _layer_order(model: nn.Module, config: TrainConfig) -> tuple[float | list[float] | torch.Tensor, str]:
     """The first layer's α as the run ended (a float, a multi-term list, or a per-neuron tensor
     [H]) and its legend label."""
@@ -116,9 +112,8 @@ def membrane_potentials(model: nn.Module, data: Dataset, config: TrainConfig, pa
     plt = _pyplot()
     alpha, label = _layer_order(model, config)
     sample = data.encode(data.x_test[:1], torch.Generator().manual_seed(0))[:, 0]  # [T, inputs]
-    linear = _first_layer(model)
     with torch.no_grad():
-        current = nn.functional.linear(sample.to(linear.weight), linear.weight, linear.bias).double().cpu()
+        current = first_current(model, sample.unsqueeze(1))[:, 0].double().cpu()
     chosen = _pick_neurons(current, alpha, config)
     chosen_alpha = alpha[chosen] if isinstance(alpha, torch.Tensor) else alpha
     v_lif, s_lif = _simulate(current[:, chosen], 1.0, config)
@@ -136,7 +131,7 @@ def membrane_potentials(model: nn.Module, data: Dataset, config: TrainConfig, pa
     ax_pulse = fig.add_subplot(grid[:, 0])
     pulse_label = f"mean learned α = {pulse_alpha:.2f}" if isinstance(alpha, torch.Tensor) else label
     _log_trace(ax_pulse, t_pulse, p_lif, "o", "tab:blue", "α = 1 (LIF): exponential")
-    shape = "power law" if config.memory in ("exact", "soe") else f"{config.memory} memory"
+    shape = "power law" if config.memory_engine in ("exact", "soe") else f"{config.memory_engine} memory"
     negative = _log_trace(ax_pulse, t_pulse, p_frac, "s", "tab:red", f"{pulse_label}: {shape}")
     if negative:
         ax_pulse.plot([], [], "s", mfc="white", color="tab:red", ms=4, label="open marker: |v| of a negative v")

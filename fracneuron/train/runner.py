@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from . import distributed, files, plots, report
-from .config import ConfigError, TrainConfig
+from .config import AUTO_SOE_STEPS, ConfigError, TrainConfig
 from .data import MissingDependency, load
 from .loop import Run, batch_count, fit, prepare
 from .models import architecture, build, framework_check, parameter_count
@@ -43,7 +43,7 @@ def train(config: TrainConfig, *, echo=print) -> dict:
 
 
 def _require_extras(config: TrainConfig) -> None:
-    needed = {"mnist1d": "mnist1d", "digits": "sklearn"}[config.dataset]
+    needed = {"mnist1d": "mnist1d", "recall": "torch"}.get(config.dataset, "sklearn")
     for module, wanted in ((needed, True), ("tqdm", config.progress), ("matplotlib", config.plots)):
         if not wanted:
             continue
@@ -96,7 +96,8 @@ def _progress_factory(config: TrainConfig, ctx: distributed.Context):
 
 
 def _train(config: TrainConfig, ctx: distributed.Context, out: Path, echo) -> dict:
-    data = load(config.dataset, config.steps, config.limit_train, config.limit_test)
+    data = load(config.dataset, config.steps, config.limit_train, config.limit_test,
+                delay=config.delay, cues=config.cues)
     try:
         model = build(config, data.inputs, data.classes)
     except (ValueError, TypeError) as exc:  # fracneuron's argument checks, e.g. an unsupported option
@@ -104,7 +105,9 @@ def _train(config: TrainConfig, ctx: distributed.Context, out: Path, echo) -> di
     run = prepare(config, data, model, ctx)
     arch = architecture(config, data.inputs, data.classes)
     params = parameter_count(model)
-    memory = "" if config.alpha_spec.is_lif else f", {config.memory} memory"
+    memory = "" if config.alpha_spec.is_lif else f", {config.memory_engine} memory"
+    if config.memory == "auto" and not config.alpha_spec.is_lif:
+        memory += f" (--memory auto: T = {config.steps} {'>=' if config.memory_engine == 'soe' else '<'} {AUTO_SOE_STEPS})"
     echo(
         f"fracneuron train: {config.dataset} with {config.framework}, α {config.alpha_spec}{memory}, "
         f"seed {config.seed}, {ctx.device}" + (f" × {ctx.world} processes" if ctx.world > 1 else "")
