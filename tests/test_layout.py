@@ -135,6 +135,7 @@ MIRRORS = {
     **{folder: PACKAGES["fracneuron"] / folder for folder in ("functional", "memory", "neuron", "solvers", "wrapper", "plugins", "train")},
     "adapters/spikingjelly": PACKAGES["fracneuron_spikingjelly"],
     "adapters/snntorch": PACKAGES["fracneuron_snntorch"],
+    "benchmarks": ROOT / "benchmarks",  # the scripts' own helpers (harness, spikeDE side by side)
 }
 #: Shared helpers of the suite, not tests: the one GL reference loop, the doc-page runner, ...
 HELPERS = {"conftest.py", "reference.py", "doc_blocks.py", "distributions.py", "problems.py"}
@@ -162,6 +163,12 @@ COVERED_ELSEWHERE = {
     "fracneuron/train/plots.py": ("tests/train/test_runner.py", "a small run's plots are read back"),
     "fracneuron/train/report.py": ("tests/train/test_runner.py", "a small run's metrics"),
     "fracneuron/wrapper/orders.py": ("tests/wrapper/test_snn_wrapper.py", "per-layer, multi-term and learnable orders"),
+    "fracneuron/memory/sequence.py": ("tests/adapters/spikingjelly/test_fused.py", "a fused sequence's history: fused vs stepped, chunks"),
+    "fracneuron/memory/kernel_gradient.py": ("tests/adapters/spikingjelly/test_fused.py", "learned α on a new sequence: fused vs stepped gradients"),
+    "fracneuron/train/layers.py": ("tests/train/test_tasks_models.py", "recurrent and conv layers in the three frameworks"),
+    "fracneuron/train/recall.py": ("tests/train/test_tasks_data.py", "the recall generator: shapes, determinism for a seed"),
+    "fracneuron/train/delay_sweep.py": ("tests/train/test_tasks_results.py", "the delay sweep and its plot, by --smoke"),
+    "adapters/fracneuron_spikingjelly/cells.py": ("tests/adapters/spikingjelly/test_fused.py", "the charges the fused path runs"),
     "adapters/fracneuron_spikingjelly/native_charges.py": ("tests/adapters/spikingjelly/test_nodes.py", "α = 1 bit-exact fused nodes"),
 }
 
