@@ -66,6 +66,20 @@ def build(setting: str) -> tuple[nn.Module, int]:
     return mlp, 784
 
 
+def fwd_bwd(module: nn.Module, x: torch.Tensor):
+    """One timed run: reset, the whole sequence forward, backward of the spike count."""
+
+    def run():
+        functional.reset_net(module)
+        spikes = module(x)
+        spikes.sum().backward()
+        x.grad = None
+        module.zero_grad(set_to_none=True)
+        return {"rate": spikes.mean().item(), "checksum": spikes.sum().item()}
+
+    return run
+
+
 def case(setting: str, variant: str, T: int, B: int = 32):
     torch.manual_seed(0)
     net, width = build(setting)
@@ -76,16 +90,7 @@ def case(setting: str, variant: str, T: int, B: int = 32):
         x = (1.5 * torch.rand(T, B, width)).requires_grad_()
     else:
         x = (torch.rand(T, B, width) < 0.2).float().requires_grad_()
-
-    def run():
-        functional.reset_net(net)
-        spikes = net(x)
-        spikes.sum().backward()
-        x.grad = None
-        net.zero_grad(set_to_none=True)
-        return {"rate": spikes.mean().item(), "checksum": spikes.sum().item()}
-
-    return run
+    return fwd_bwd(net, x)
 
 
 #: issue 13: (memory, N, T) per row group; variants native / fused / stepped, fixed and learned α
@@ -102,16 +107,7 @@ def layer_case(memory: str, N: int, T: int, variant: str, learn: bool, B: int = 
         )
         node.fused_multi_step = variant == "fused"
     x = (1.5 * torch.rand(T, B, N)).requires_grad_()
-
-    def run():
-        functional.reset_net(node)
-        spikes = node(x)
-        spikes.sum().backward()
-        x.grad = None
-        node.zero_grad(set_to_none=True)
-        return {"rate": spikes.mean().item(), "checksum": spikes.sum().item()}
-
-    return run
+    return fwd_bwd(node, x)
 
 
 def issue13(repeats: int, threads: int | None) -> None:
