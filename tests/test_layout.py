@@ -138,7 +138,7 @@ MIRRORS = {
     "benchmarks": ROOT / "benchmarks",  # the scripts' own helpers (harness, spikeDE side by side)
 }
 #: Shared helpers of the suite, not tests: the one GL reference loop, the doc-page runner, ...
-HELPERS = {"conftest.py", "reference.py", "doc_blocks.py", "distributions.py", "problems.py"}
+HELPERS = {"conftest.py", "reference.py", "doc_blocks.py", "distributions.py", "problems.py", "workers.py"}
 #: Modules without a test file of their own: the test file that covers each, and how.
 COVERED_ELSEWHERE = {
     "fracneuron/__main__.py": ("tests/test_cli.py", "`python -m fracneuron` is how the CLI tests run it"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import torch
 
 from fracneuron.train import TrainConfig
 from fracneuron.train.models import build
+
+from workers import ddp_worker
 
 
 def _state(path: Path) -> dict:
@@ -23,30 +24,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ddp_worker(rank: int, world: int, port: int, options: dict, result_dir: str) -> None:
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    from fracneuron.train import distributed, loop
-    from fracneuron.train.data import load
-
-    config = TrainConfig(**options, ddp=True).validate()
-    ctx = distributed.setup(True, "cpu")
-    try:
-        data = load(config.dataset, config.steps, config.limit_train, config.limit_test)
-        run = loop.prepare(config, data, build(config, data.inputs, data.classes), ctx)
-        loop.fit(run)
-        torch.save({"model": run.model.state_dict(), "history": run.history}, f"{result_dir}/rank{rank}.pt")
-        distributed.wait_for_all(ctx)
-    finally:
-        distributed.close(ctx)
-
-
 def test_ddp_two_processes_match_one_process_on_the_same_global_batch(tmp_path, tiny):
     # lr high enough that both layers spike and every parameter moves within 6 steps
     options = tiny(tmp_path, alpha="learn=0.7", epochs=2, batch_size=20, limit_train=50, lr=0.02).to_dict()
     options.pop("ddp")
-    torch.multiprocessing.spawn(_ddp_worker, args=(2, _free_port(), options, str(tmp_path)), nprocs=2, join=True)
+    torch.multiprocessing.spawn(ddp_worker, args=(2, _free_port(), options, str(tmp_path)), nprocs=2, join=True)
     ranks = [_state(tmp_path / f"rank{r}.pt") for r in range(2)]
 
     from fracneuron.train import distributed, loop
