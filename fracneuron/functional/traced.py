@@ -1,6 +1,6 @@
 r"""The stored-history convolution in plain differentiable tensor operations, for ``torch.compile``.
 
-The eager kernel (:mod:`fracneuron.functional.history`) keeps the past in a preallocated buffer
+The eager kernel (:mod:`fracneuron.functional.stored_history`) keeps the past in a preallocated buffer
 and routes its backward through a hand-written ``autograd.Function``, which ``torch.compile``
 cannot trace. Under compilation the engines use this instead: the past is one tensor
 ``[m, *shape]`` grown by one row per step, and

@@ -9,8 +9,8 @@ soe        K exponential modes + k0 lags    O(K·N)          kernel within ``tol
                                                             ``horizon`` steps: |Δc_n| ≤ tol·(1−α)·max|u|
 =========  ===============================  ==============  =====================================
 
-``exact`` and ``window`` build on :mod:`~fracneuron.functional.history` (a stored causal
-convolution), ``soe`` on :mod:`~fracneuron.functional.modes` (a blocked exponential-sum recurrence).
+``exact`` and ``window`` build on :mod:`~fracneuron.functional.stored_history` (a stored causal
+convolution), ``soe`` on :mod:`~fracneuron.functional.exponential_modes` (a blocked exponential-sum recurrence).
 When to use which, with numbers: ``docs/memory.md``.
 
 Engines are looked up by name in :data:`fracneuron.plugins.memories`; plugins add more.

@@ -1,7 +1,7 @@
 r"""The ``exact`` engine: the full Grünwald–Letnikov history sum, stored once.
 
 c_n = −Σ_{k=1}^{n} ω_k u_{n-k} over every past state. Cost per step O(n·N) in large matrix
-products (see :mod:`fracneuron.functional.history`), memory O(T·N) for forward and backward
+products (see :mod:`fracneuron.functional.stored_history`), memory O(T·N) for forward and backward
 alike. It is the reference every other engine is measured against.
 
 Under ``torch.compile`` the same sum runs as plain tensor operations
@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from ..functional.history import BLOCK, Past, step
+from ..functional.stored_history import BLOCK, Past, step
 from ..functional.traced import traced_history_step
 from ..order import FractionalOrder
 from ..weights import correction_weights

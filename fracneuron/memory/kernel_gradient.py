@@ -9,7 +9,7 @@ step that records u_{n−1} is
     c_n = Σ_{k=1}^{n} ρ_k u_{n−k},     ρ_k = −ω_k (k ≤ k0),     ρ_k = Σ_q a_q λ_q^{k−k0−1} (k > k0)
 
 so, given ḡ_n = ∂L/∂c_n, ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ and ∂L/∂a_q = Σ_{k>k0} ∂L/∂ρ_k λ_q^{k−k0−1}.
-By blocks of L steps starting at m0 (as :mod:`fracneuron.functional.modes` runs the forward): the
+By blocks of L steps starting at m0 (as :mod:`fracneuron.functional.exponential_modes` runs the forward): the
 lags k ≤ k0 + L − 1 come from one product of the block's gradients with the k0 + L − 1 states
 before them, D[i, l] = ⟨ḡ_{m0+i}, u_{m0−k0+l}⟩ (lag k0 + i − l); the older states are in the modes
 M_q(m0) = Σ_{j<m0−k0} λ_q^{m0−k0−1−j} u_j, which add Σ_i λ_q^i ⟨ḡ_{m0+i}, M_q(m0)⟩ to ∂L/∂a_q and
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from ..functional.modes import ModeConvolution
+from ..functional.exponential_modes import ModeConvolution
 
 __all__ = ["soe_kernel_link", "exact_kernel_link", "SHORT"]
 

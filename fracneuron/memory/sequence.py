@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from ..functional.modes import ModeConvolution
+from ..functional.exponential_modes import ModeConvolution
 from .fractional import FractionalMemory
 from .soe import SoeMemory
 from .exact import ExactMemory

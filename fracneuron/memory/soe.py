@@ -6,7 +6,7 @@ c_n = −Σ_{k=1}^{n} ω̂_k u_{n-k} with ω̂_k = ω_k exactly for k ≤ k0 (``
 
 fitted to the exact GL weights with relative error ≤ ``tol`` for every lag up to ``horizon``
 (:mod:`fracneuron.soe_fit`). The history then lives in K modes per neuron, updated blockwise
-(:mod:`fracneuron.functional.modes`): time O(T·K·N), a state of K modes and k0 + 4L recent values per
+(:mod:`fracneuron.functional.exponential_modes`): time O(T·K·N), a state of K modes and k0 + 4L recent values per
 neuron whatever T, and — for a fixed α — forward+backward memory of the engine independent of T.
 
 Error. Σ_{k≥2} |ω_k| = 1 − α, so the fit changes each correction by at most
@@ -37,7 +37,7 @@ from ..order import FractionalOrder
 from ..soe_fit import LARGEST_TOL, SoeRates, check_fit_options, fit_rates, soe_amplitudes
 from ..weights import combine_terms, correction_weights
 from .engine import MemoryEngine
-from ..functional.modes import ModeConvolution, step
+from ..functional.exponential_modes import ModeConvolution, step
 
 __all__ = ["SoeMemory"]
 

@@ -22,7 +22,9 @@ from .lean import can_step_lean, lean_step
 __all__ = ["BaseNeuron", "TRACE_UPDATES"]
 
 #: PySNN's names of the trace updates
-TRACE_UPDATES = {"linear": "additive", "exponential": "nearest"}
+#: trace update rules; PySNN's "linear" (a decay factor, then the increment) is "additive"
+TRACE_UPDATES = ("additive", "exponential", "nearest")
+TRACE_ALIASES = {"linear": "additive"}
 
 
 class BaseNeuron(nn.Module):
@@ -51,10 +53,11 @@ class BaseNeuron(nn.Module):
             ``LIFRef``): for R steps after a spike the membrane is held where the reset left it and
             cannot fire; the held values enter the fractional history like any state.
         trace_tau, trace_increment, trace_update: a spike trace y (PySNN's ``tau_t``/``alpha_t``),
-            kept when ``trace_tau`` (τ_t > 0) is given: y_n = e^{−h/τ_t} y_{n-1} + a S_n
-            (``"additive"``, PySNN's ``"linear"``) or y_n = a on a spike, else e^{−h/τ_t} y_{n-1}
-            (``"nearest"``, PySNN's ``"exponential"``), a = ``trace_increment``; read it as
-            ``neuron.trace`` after a step.
+            kept when ``trace_tau`` (τ_t > 0) is given, a = ``trace_increment``:
+            y_n = e^{−h/τ_t} y_{n-1} + a S_n (``"additive"``, PySNN's ``"linear"``);
+            y_n = y_{n-1} + (h/τ_t)(a S_n − y_{n-1}) (``"exponential"``, PySNN's: the Euler step
+            of τ_t dy/dt = −y + a S); or y_n = a on a spike, else e^{−h/τ_t} y_{n-1}
+            (``"nearest"``: only the latest spike counts). Read it as ``neuron.trace`` after a step.
         fused_multi_step: in ``"m"`` mode, run LIF/IF neurons with ``soe`` memory and a fixed
             order on the fused path (:mod:`fracneuron.neuron.fused`), and step the others with
             the lean single step (:mod:`fracneuron.neuron.lean`); default ``True``. ``False``
@@ -125,8 +128,8 @@ class BaseNeuron(nn.Module):
             check_positive(trace_tau, "trace_tau")
         self.trace_tau = None if trace_tau is None else float(trace_tau)
         self.trace_increment = check_finite(trace_increment, "trace_increment")
-        self.trace_update = TRACE_UPDATES.get(trace_update, trace_update)
-        check_choice(self.trace_update, ("additive", "nearest"), "trace_update")
+        self.trace_update = TRACE_ALIASES.get(trace_update, trace_update)
+        check_choice(self.trace_update, TRACE_UPDATES, "trace_update")
         self.resting: torch.Tensor | None = None  # refractory steps left, per neuron
         self.trace: torch.Tensor | None = None
         options = FractionalOptions(
@@ -264,6 +267,8 @@ class BaseNeuron(nn.Module):
             trace = torch.zeros_like(spike) if self.trace is None else self.trace
             if self.trace_update == "additive":
                 self.trace = decay * trace + self.trace_increment * spike
+            elif self.trace_update == "exponential":
+                self.trace = trace + self.step_size / self.trace_tau * (self.trace_increment * spike - trace)
             else:
                 self.trace = torch.where(spike.detach() > 0, self.trace_increment * spike, decay * trace)
 

@@ -18,7 +18,7 @@ the adjoint recurrence from n = T down to 1:
     ḡx_n = a ḡH_n,      ḡv_{n-1}^{direct} = (1 − a) ḡH_n  (LIF)  or  ḡH_n  (IF)
 
 The memory term Σ_k ρ_k ḡH_{n+k} is the same causal convolution run backward in time, so a second
-:class:`~fracneuron.functional.modes.ModeConvolution` with the same kernel, fed ḡH_T, ḡH_{T−1}, …,
+:class:`~fracneuron.functional.exponential_modes.ModeConvolution` with the same kernel, fed ḡH_T, ḡH_{T−1}, …,
 computes it in O(K) per neuron and step. Soft reset R = H − θS: ∂R/∂H = 1, ∂R/∂S = −θ; hard reset
 R = S v_r + (1 − S) H: ∂R/∂H = 1 − S, ∂R/∂S = v_r − H (the ∂R/∂S term is dropped with
 ``detach_reset``). When the call starts the sequence, v_0 is also the anchor of every u_j, which

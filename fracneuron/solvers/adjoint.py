@@ -10,7 +10,7 @@ numbers — and runs backward in time:
   and discarded again, so ``func``'s intermediates never accumulate;
 * a history sum Σ_k ρ_k x_{n-k} is back-propagated by the same convolution transposed,
   ∂L/∂x_j = Σ_{n>j} ρ_{n-j} ∂L/∂(sum_n), accumulated backward in time by
-  :mod:`fracneuron.functional.history` (blocked matrix products, no per-step graph), and the weights'
+  :mod:`fracneuron.functional.stored_history` (blocked matrix products, no per-step graph), and the weights'
   gradient Σ_n ⟨∂L/∂sum_n, x_{n-k}⟩ gives α its gradient through Γ and the kernels.
 
 This is the exact gradient of the discrete scheme: it equals backpropagation through ``fdeint``

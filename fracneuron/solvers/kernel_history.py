@@ -2,7 +2,7 @@ r"""History sums with any kernel: the ``exact`` engine's storage and autograd, o
 
 A scheme that remembers its past as Σ_{k=1}^{m} ρ_k x_{m-k} (L1 on the states, product
 integration on the right-hand sides) uses a :class:`KernelHistory`: the preallocated buffer,
-blocked matrix products and O(T·N) backward of :mod:`fracneuron.functional.history`, with the
+blocked matrix products and O(T·N) backward of :mod:`fracneuron.functional.stored_history`, with the
 scheme's own kernel instead of the Grünwald–Letnikov one. Each call appends x_{m-1} and returns the sum.
 
 Several kernels over the same past (a predictor's and a corrector's) are one history with one
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..functional.history import BLOCK, Past
+from ..functional.stored_history import BLOCK, Past
 from ..memory.exact import ExactMemory
 from ..order import FractionalOrder
 

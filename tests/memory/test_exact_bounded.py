@@ -20,7 +20,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import fracneuron as fn
-from fracneuron.functional.history import BLOCK
+from fracneuron.functional.stored_history import BLOCK
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

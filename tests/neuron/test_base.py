@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from fracneuron.memory import StateShapeError
+import fracneuron as fn
 from fracneuron.neuron import LIFNeuron
 
 import reference
@@ -73,7 +74,7 @@ def test_multi_step_needs_a_time_dimension():
 
 
 # ------------------------------------------------------------- refractoriness and traces (item 18)
-def integer_order_loop(x, tau, threshold, refractory, trace_tau, increment, update, hard, v_reset=0.0):
+def integer_order_loop(x, tau, threshold, refractory, trace_tau, increment, update, hard, v_reset=0.0, leak=True):
     """The α = 1 neuron with PySNN's refractory period and trace, written out step by step."""
     v = torch.full_like(x[0], v_reset if hard else 0.0)
     resting = torch.zeros_like(x[0])
@@ -82,17 +83,22 @@ def integer_order_loop(x, tau, threshold, refractory, trace_tau, increment, upda
     decay = math.exp(-1.0 / trace_tau)
     for xt in x:
         rest = v_reset if hard else 0.0
-        h = v + (xt - (v - rest)) / tau
+        h = v + (xt - (v - rest)) / tau if leak else v + xt / tau
         h = torch.where(resting > 0, v, h)
         s = ((h - threshold >= 0) & (resting == 0)).to(x.dtype)
         v = s * v_reset + (1 - s) * h if hard else h - threshold * s
         resting = torch.where(s > 0, torch.full_like(resting, refractory), (resting - 1).clamp(min=0))
-        trace = decay * trace + increment * s if update == "additive" else torch.where(s > 0, increment * s, decay * trace)
+        if update == "additive":
+            trace = decay * trace + increment * s
+        elif update == "exponential":  # PySNN: trace += (dt / tau_t) * (-trace + alpha_t * x), dt = 1
+            trace = trace + (increment * s - trace) / trace_tau
+        else:
+            trace = torch.where(s > 0, increment * s, decay * trace)
         spikes.append(s), potentials.append(v), traces.append(trace)
     return torch.stack(spikes), torch.stack(potentials), torch.stack(traces)
 
 
-@pytest.mark.parametrize("update", ["additive", "nearest"])
+@pytest.mark.parametrize("update", ["additive", "exponential", "nearest"])
 @pytest.mark.parametrize("hard", [False, True])
 @pytest.mark.parametrize("refractory", [0, 1, 3])
 def test_refractory_period_and_trace_at_alpha_one(refractory, hard, update):
@@ -167,7 +173,26 @@ def test_refractory_and_trace_arguments_are_checked(kwargs, match):
 
 def test_pysnn_trace_names_are_accepted():
     assert LIFNeuron(trace_tau=2.0, trace_update="linear").trace_update == "additive"
-    assert LIFNeuron(trace_tau=2.0, trace_update="exponential").trace_update == "nearest"
+    assert LIFNeuron(trace_tau=2.0, trace_update="exponential").trace_update == "exponential"
+    with pytest.raises(ValueError, match="trace_update"):
+        LIFNeuron(trace_tau=2.0, trace_update="multiplicative")
+
+
+@pytest.mark.parametrize("cls", ["IFNeuron", "ALIFNeuron"])
+def test_refractory_period_and_trace_in_the_other_native_neurons(cls):
+    """IF (no leak) and ALIF (here without adaptation, so its membrane is LIF's) hold, fire and
+    trace like LIF at α = 1: the same hand-written loop."""
+    x = drive(T=60, dtype=torch.float64) * 1.5
+    kw = dict(adapt_strength=0.0) if cls == "ALIFNeuron" else {}
+    neuron = getattr(fn, cls)(tau=2.0, threshold=1.0, refractory=2, trace_tau=4.0, trace_increment=0.5, **kw)
+    spikes, potentials, traces = [], [], []
+    for xt in x:
+        spikes.append(neuron(xt)), potentials.append(neuron.v), traces.append(neuron.trace)
+    want = integer_order_loop(x, 2.0, 1.0, 2, 4.0, 0.5, "additive", False, leak=cls == "ALIFNeuron")
+    assert 0 < want[0].sum() < want[0].numel()
+    assert torch.equal(torch.stack(spikes), want[0])
+    torch.testing.assert_close(torch.stack(potentials), want[1], rtol=0, atol=1e-14)
+    torch.testing.assert_close(torch.stack(traces), want[2], rtol=0, atol=1e-14)
 
 
 def test_forgetting_reset_between_batches_is_warned_once_in_multi_step_mode():

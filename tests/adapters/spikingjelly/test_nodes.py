@@ -424,6 +424,9 @@ def test_integer_input_in_multi_step_mode_works_as_natively():
         frac = fn.fractional(cls)(alpha=0.6, step_mode="m")
         ref = fn.fractional(cls)(alpha=0.6, step_mode="m")
         assert torch.equal(frac(x), ref(x.float())) and torch.equal(frac.v, ref.v)
+        native = cls(step_mode="m")  # SpikingJelly's own node takes the same input: same dtypes out
+        native_spikes = native(x)
+        assert frac(x).dtype == native_spikes.dtype and frac.v.dtype == native.v.dtype
 
 
 def test_an_empty_sequence_gives_empty_spikes_and_leaves_the_state():

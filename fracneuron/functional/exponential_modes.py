@@ -23,7 +23,7 @@ large matrix products; per step only the inner sum over the block's own past rem
 
 Explicit, persistent state. A :class:`ModeConvolution` is a handle on one sequence: the modes
 M(m0) and the far part of its block (new tensors at every block start, never written after), and
-the recent states in a :class:`~fracneuron.functional.history.PastStore` (append-only,
+the recent states in a :class:`~fracneuron.functional.stored_history.PastStore` (append-only,
 copy-on-write). :meth:`ModeConvolution.fork` is O(1): a state handed out stays what it was
 whatever either copy does next.
 
@@ -55,7 +55,7 @@ import copy
 
 import torch
 
-from .history import PastStore
+from .stored_history import PastStore
 
 __all__ = ["ModeConvolution", "step"]
 
