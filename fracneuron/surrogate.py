@@ -3,19 +3,16 @@ r"""Spike functions: Heaviside forward, a smooth surrogate derivative backward.
     forward:   S(x) = 1 if x >= 0 else 0        (x = v − threshold; SpikingJelly's convention)
     backward:  dS/dx ≈ g_k(x)                   (k = the surrogate's scale / sharpness)
 
-=====================  ============================================  ===============  ==========
-name (aliases)          g_k(x)                                        from             default k
-=====================  ============================================  ===============  ==========
-arctan                  (k/2) / (1 + (π k x / 2)²)                    SpikingJelly     2
-sigmoid                 k σ(kx) (1 − σ(kx))                           SpikingJelly     4
-fast_sigmoid            1 / (1 + k|x|)²                               snnTorch /       25
-(superspike)                                                          SuperSpike
-inverse_square          1 / (1 + k|x|)²   (BrainPy's default)          BrainPy          100
-triangle                k · max(0, 1 − k|x|)      (unit area)          —                1
-rectangle               k · 1[|x| < 1/(2k)]       (unit area)          STBP             1
-gaussian                k/√(2π) · exp(−(kx)²/2)   (unit area)          —                1
-relu_grad               max(0, k (1 − |x|))                           BrainPy          0.3
-=====================  ============================================  ===============  ==========
+| name (aliases) | g_k(x) | from | default k |
+|---|---|---|---|
+| arctan | (k/2) / (1 + (π k x / 2)²) | SpikingJelly | 2 |
+| sigmoid | k σ(kx) (1 − σ(kx)) | SpikingJelly | 4 |
+| fast_sigmoid (superspike) | 1 / (1 + k\|x\|)² | snnTorch / SuperSpike | 25 |
+| inverse_square | 1 / (1 + k\|x\|)² (BrainPy's default) | BrainPy | 100 |
+| triangle | k · max(0, 1 − k\|x\|) (unit area) | — | 1 |
+| rectangle | k · 1[\|x\| < 1/(2k)] (unit area) | STBP | 1 |
+| gaussian | k/√(2π) · exp(−(kx)²/2) (unit area) | — | 1 |
+| relu_grad | max(0, k (1 − \|x\|)) | BrainPy | 0.3 |
 
 spikeDE's names are accepted with spikeDE's meaning of the scale: ``arctan_surrogate`` and
 ``sigmoid_surrogate`` are the rows above; ``piecewise_linear_surrogate`` (γ: 1/(2γ) on |x| ≤ γ)

@@ -6,24 +6,15 @@ shape ``A`` (one order per neuron, say) and returns weights of shape ``[n + 1, *
 dim 0 is the weight of lag k. Powers with base 0 are handled explicitly, so nothing evaluates
 ``0 ** 0`` at α = 1 and no gradient meets ``log(0)``; Γ appears only through ``lgamma``.
 
-=================  ===========================================================================
-function           scheme it serves
-=================  ===========================================================================
-``gl_weights``     Grünwald–Letnikov: D^α u(t_n) ≈ h^{-α} Σ_{k=0}^{n} w_k u_{n-k},
-                   w_0 = 1, w_k = w_{k-1} (1 − (α+1)/k)
-``gl_weights_at``  the same w_k at chosen lags, in closed form (no recursion through all lags)
-``l1_weights``     L1: D^α u(t_n) ≈ h^{-α}/Γ(2−α) Σ_{k=0}^{n-1} b_k (u_{n-k} − u_{n-k-1}),
-                   b_k = (k+1)^{1−α} − k^{1−α}
-``rectangle_weights``  product rectangle (fractional Adams–Bashforth):
-                   y_n = y_0 + h^α Σ_{j=0}^{n-1} b_{n-1-j} f_j,  b_m = ((m+1)^α − m^α)/Γ(α+1)
-``trapezoid_weights``  product trapezoid (Adams–Moulton corrector):
-                   y_n = y_0 + h^α [a_0 f_n + Σ_{j=1}^{n-1} a_{n-j} f_j + s_n f_0],
-                   a_0 = 1/Γ(α+2), a_m = ((m+1)^{α+1} − 2m^{α+1} + (m−1)^{α+1})/Γ(α+2),
-                   s_n = ((n−1)^{α+1} − (n−1−α) n^α)/Γ(α+2)  (``trapezoid_start_weights``)
-``combined_gl_weights``  multi-term Σ_i c_i D^{α_i} u: normalised weights and increment scale
-``combine_terms``  the same normalised combination of any per-term quantity linear in the
-                   weights (the SOE amplitudes of :mod:`fracneuron.soe_fit`, say)
-=================  ===========================================================================
+| function | scheme it serves |
+|---|---|
+| ``gl_weights`` | Grünwald–Letnikov: D^α u(t_n) ≈ h^{-α} Σ_{k=0}^{n} w_k u_{n-k}, w_0 = 1, w_k = w_{k-1} (1 − (α+1)/k) |
+| ``gl_weights_at`` | the same w_k at chosen lags, in closed form (no recursion through all lags) |
+| ``l1_weights`` | L1: D^α u(t_n) ≈ h^{-α}/Γ(2−α) Σ_{k=0}^{n-1} b_k (u_{n-k} − u_{n-k-1}), b_k = (k+1)^{1−α} − k^{1−α} |
+| ``rectangle_weights`` | product rectangle (fractional Adams–Bashforth): y_n = y_0 + h^α Σ_{j=0}^{n-1} b_{n-1-j} f_j, b_m = ((m+1)^α − m^α)/Γ(α+1) |
+| ``trapezoid_weights`` | product trapezoid (Adams–Moulton corrector): y_n = y_0 + h^α [a_0 f_n + Σ_{j=1}^{n-1} a_{n-j} f_j + s_n f_0], a_0 = 1/Γ(α+2), a_m = ((m+1)^{α+1} − 2m^{α+1} + (m−1)^{α+1})/Γ(α+2), s_n = ((n−1)^{α+1} − (n−1−α) n^α)/Γ(α+2) (``trapezoid_start_weights``) |
+| ``combined_gl_weights`` | multi-term Σ_i c_i D^{α_i} u: normalised weights and increment scale |
+| ``combine_terms`` | the same normalised combination of any per-term quantity linear in the weights (the SOE amplitudes of :mod:`fracneuron.soe_fit`, say) |
 
 At α = 1 each reduces exactly to its classical counterpart (w = [1, −1, 0, …], b = [1, 0, …],
 trapezoid weights [1/2, 1, 1, …] with start weight 1/2).

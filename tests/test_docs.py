@@ -114,8 +114,9 @@ def test_api_reference_reads_as_markdown(site):
     for page in SUBPACKAGES + ["index"]:
         text = re.sub(r"<[^>]+>", "", (out / "api" / f"{page}.html").read_text())
         assert ":mod:" not in text and ":class:" not in text and ":func:" not in text, page
-    weights = (out / "api" / "weights.html").read_text()
-    assert inside_pre(weights, "=================  ====")  # the module's ruled table stays a table
+    for page, cell in (("weights", "gl_weights_at"), ("surrogate", "inverse_square"), ("memory", "every past state")):
+        html = (out / "api" / f"{page}.html").read_text()  # the modules' tables render as tables
+        assert "<table>" in html and re.search(rf"<td>(<code>)?{cell}", html) and "=====" not in html, page
     top = (out / "api" / "index.html").read_text()
     assert inside_pre(top, "&gt;&gt;&gt; </span>") and "<blockquote>" not in top  # doctest lines are code
 

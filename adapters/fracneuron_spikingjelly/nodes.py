@@ -46,7 +46,7 @@ from fracneuron.memory.engine import MemoryEngine
 from fracneuron.memory.state import FractionalState
 from fracneuron.options import FractionalOptions
 
-from .fused import can_fuse, multi_step_path, run_fused
+from .fused import can_fuse, multi_step_path as sequence_path, run_fused
 
 __all__ = [
     "STATE",
@@ -112,6 +112,17 @@ class FractionalNode:
     def attach_memory(self, memory: FractionalMemory) -> None:
         """Use ``memory`` from now on (a new sequence starts)."""
         self.memory = memory
+
+    @property
+    def multi_step_path(self) -> str:
+        """How a new sequence runs in 'm' mode: ``"native"`` (a fixed α = 1: the native node's own
+        computation), ``"fused"`` (one autograd node, :mod:`fracneuron_spikingjelly.fused`) or
+        ``"stepped"`` (one recorded step at a time); ``repr`` ends with it."""
+        return "native" if self.memory.is_markovian else "stepped"
+
+    def extra_repr(self) -> str:
+        native = super().extra_repr()
+        return f"{native}, multi_step_path={self.multi_step_path}" if native else f"multi_step_path={self.multi_step_path}"
 
     def fractional_potential(self, v: torch.Tensor, charged: torch.Tensor, correction: torch.Tensor) -> torch.Tensor:
         """H = v + s·Δ + c from the native charged potential ``charged`` = v + Δ (the one formula,
@@ -296,8 +307,9 @@ class FractionalTransitionNode(FractionalBaseNode):
             return run_fused(self, inputs, states)
         return step_through(self, inputs, states, **kwargs)
 
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, multi_step_path={multi_step_path(self, FractionalTransitionNode)}"
+    @property
+    def multi_step_path(self) -> str:
+        return sequence_path(self, FractionalTransitionNode)
 
     def _native(self, transition, inputs, states, **kwargs):
         """The native transition on the native states (``frac_state``, if registered, passed by)."""

@@ -3,18 +3,11 @@ r"""Product-integration methods: schemes on the integral form y(t) = y_0 + I^α 
 Notation: h the step size, f_j = f(t_j, y_j), weights from :mod:`fracneuron.weights`
 (differentiable in α, exact at α = 1).
 
-==========  =====================================================  ============  ====================
-name        update                                                 convergence   α = 1
-                                                                   order
-==========  =====================================================  ============  ====================
-``pred``    y_n = y_0 + h^α Σ_j b_{n-1-j} f_j  (product rectangle,  1             explicit Euler
-            fractional Adams–Bashforth)
-``abm``     predictor ``pred``, corrector y_n = y_0 + h^α [a_0      1 + α         PECE (AB1/AM2,
-            f(y^P) + Σ_{j≥1} a_{n-j} f_j + s_n f_0]  (DFF PECE;       (μ correctors: integral form)
-            ``corrector_iters`` = μ)                               min(2, 1+μα))
-``trap``    the corrector with f(t_n, y_n), solved (implicit        2             trapezoid rule
-            product trapezoid)
-==========  =====================================================  ============  ====================
+| name | update | convergence order | α = 1 |
+|---|---|---|---|
+| ``pred`` | y_n = y_0 + h^α Σ_j b_{n-1-j} f_j (product rectangle, fractional Adams–Bashforth) | 1 | explicit Euler |
+| ``abm`` | predictor ``pred``, corrector y_n = y_0 + h^α [a_0 f(y^P) + Σ_{j≥1} a_{n-j} f_j + s_n f_0] (DFF PECE; ``corrector_iters`` = μ) | 1 + α (μ correctors: min(2, 1+μα)) | PECE (AB1/AM2, integral form) |
+| ``trap`` | the corrector with f(t_n, y_n), solved (implicit product trapezoid) | 2 | trapezoid rule |
 
 ``pred`` and ``trap`` are computed in *increment form* y_n = y_{n-1} + (the change of the sums),
 which is the same scheme in exact arithmetic and at α = 1 collapses to the classical one-step

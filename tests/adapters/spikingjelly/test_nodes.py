@@ -528,3 +528,15 @@ def test_gradcheck_through_a_fractional_node_including_alpha():
     x = torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True)
     alpha = torch.tensor([0.6], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(potentials, (x, alpha))
+
+
+def test_every_node_reports_its_multi_step_path():
+    """repr and ``node.multi_step_path`` say how a new 'm' sequence runs: a charge we cannot see
+    is always stepped, IF/LIF/PLIF fuse, a fixed α = 1 is the native node."""
+    assert fn.fractional(neuron.LIFNode)(alpha=0.6, step_mode="m").multi_step_path == "fused"
+    simple = fn.fractional(neuron.SimpleLIFNode)(tau=2.0, decay_input=True, alpha=0.6, step_mode="m")
+    readout = fn.fractional(neuron.NonSpikingLIFNode)(alpha=0.6)
+    native = fn.fractional(neuron.SimpleIFNode)(alpha=1.0)
+    assert (simple.multi_step_path, readout.multi_step_path, native.multi_step_path) == ("stepped", "stepped", "native")
+    assert "step_mode=m, multi_step_path=stepped" in repr(simple)
+    assert "\n  multi_step_path=stepped\n" in repr(readout)
