@@ -74,3 +74,29 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+
+
+def test_a_plot_that_cannot_be_written_keeps_the_previous_plot(tmp_path, capsys, monkeypatch):
+    """The plots go through the same atomic write: a full disk while writing a PNG is one line,
+    the previous PNG stays whole and no temporary file is left."""
+    out = tmp_path / "out"
+    argv = [arg for arg in TINY_ARGV if arg != "--no-plots"] + ["--out", str(out)]
+    assert main(argv) == 0
+    plots = sorted(out.glob("*.png"))
+    assert plots, "the run wrote no plot"
+    before = {path: path.read_bytes() for path in plots}
+    capsys.readouterr()
+    real_replace = os.replace
+
+    def replace_but_not_plots(src, dst, *args, **kwargs):
+        if str(dst).endswith(".png"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace_but_not_plots)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and ".png" in err[0] and os.strerror(errno.ENOSPC) in err[0], err
+    for path, content in before.items():
+        assert path.read_bytes() == content, path
+    assert _leftovers(out) == []
