@@ -113,6 +113,7 @@ class _Sequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, v_init, anchor, corrections, scale, forward, cell, history, sizes, *rest):
         pre_spike, spikes, v_last = forward  # run just before, without a graph
+        ctx.set_materialize_grads(False)  # an output the loss does not use (the link) costs nothing
         ctx.cell, ctx.history, ctx.sizes = cell, history, sizes
         ctx.link_sizes = [link.shape[0] for link in rest[: sizes[1]]]
         ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
