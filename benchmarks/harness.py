@@ -3,7 +3,7 @@
 Each case runs in its own spawned process so that its peak memory is its own: on CPU the peak
 resident set size above the process's size just before the case, on CUDA
 ``torch.cuda.max_memory_allocated``. Time is the median over repeats after one warm-up run. A
-case whose warm-up takes under ``SHORT_CASE_S`` (a few ms: one slow run on a shared machine moves a
+case whose timed runs take under ``SHORT_CASE_S`` (a few ms: one slow run on a shared machine moves a
 median of 5) is run more often, about ``SHORT_CASE_BUDGET_S`` of runs (at most ``MAX_REPEATS``),
 by the same rule for every case of a table, native and fractional alike.
 
@@ -36,11 +36,12 @@ SHORT_CASE_BUDGET_S = 0.5
 MAX_REPEATS = 200
 
 
-def repeats_for(warm_up_s: float, repeats: int) -> int:
-    """The repeats to time: ``repeats``, or for a short case enough to fill the budget."""
-    if warm_up_s >= SHORT_CASE_S:
+def repeats_for(run_s: float, repeats: int) -> int:
+    """The repeats to time: ``repeats``, or for a short case (median of the first ``repeats``
+    runs ``run_s``) enough to fill the budget."""
+    if run_s >= SHORT_CASE_S:
         return repeats
-    return max(repeats, min(MAX_REPEATS, math.ceil(SHORT_CASE_BUDGET_S / max(warm_up_s, 1e-6))))
+    return max(repeats, min(MAX_REPEATS, math.ceil(SHORT_CASE_BUDGET_S / max(run_s, 1e-6))))
 
 
 def _status_mb(field: str) -> float:
@@ -74,18 +75,20 @@ def _child(target: str, spec: dict, repeats: int, threads: int | None) -> dict:
     else:
         base = _status_mb("VmRSS")
         _reset_peak_rss()
-    t0 = time.perf_counter()
     extra = run() or {}  # warm-up (and the peak-memory run)
     sync()
-    warm_up = time.perf_counter() - t0
     peak = (torch.cuda.max_memory_allocated() - base) / 2**20 if cuda else _status_mb("VmHWM") - base
-    times = []
-    for _ in range(repeats_for(warm_up, repeats)):
+
+    def timed() -> float:
         sync()
         t0 = time.perf_counter()
         run()
         sync()
-        times.append(time.perf_counter() - t0)
+        return time.perf_counter() - t0
+
+    times = [timed() for _ in range(repeats)]
+    # a short case (judged by its timed runs, not the warm-up's one-time costs) runs on
+    times += [timed() for _ in range(repeats_for(statistics.median(times), repeats) - repeats)]
     return {"time_s": statistics.median(times), "peak_mb": max(peak, 0.0), **extra}
 
 
