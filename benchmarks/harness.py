@@ -2,7 +2,10 @@
 
 Each case runs in its own spawned process so that its peak memory is its own: on CPU the peak
 resident set size above the process's size just before the case, on CUDA
-``torch.cuda.max_memory_allocated``. Time is the median over repeats after one warm-up run.
+``torch.cuda.max_memory_allocated``. Time is the median over repeats after one warm-up run. A
+case whose timed runs take under ``SHORT_CASE_S`` (a few ms: one slow run on a shared machine moves a
+median of 5) is run more often, about ``SHORT_CASE_BUDGET_S`` of runs (at most ``MAX_REPEATS``),
+by the same rule for every case of a table, native and fractional alike.
 
 The CPU peak is the kernel's high-water mark ``VmHWM``, reset in the case process just before the
 case (``/proc/self/clear_refs``): ``getrusage``'s ``ru_maxrss`` survives fork and exec, so a case
@@ -16,6 +19,7 @@ is added to the row).
 from __future__ import annotations
 
 import importlib
+import math
 import multiprocessing as mp
 import os
 import statistics
@@ -23,7 +27,21 @@ import sys
 import time
 from collections.abc import Sequence
 
-__all__ = ["measure", "measure_rounds", "print_table", "ratio", "fmt_time", "fmt_mb", "cost_columns"]
+__all__ = ["measure", "measure_rounds", "repeats_for", "print_table", "ratio", "fmt_time", "fmt_mb", "cost_columns"]
+
+#: a case faster than this (its warm-up run) is timed over more repeats
+SHORT_CASE_S = 0.02
+#: about how long the repeats of a short case take together
+SHORT_CASE_BUDGET_S = 0.5
+MAX_REPEATS = 200
+
+
+def repeats_for(run_s: float, repeats: int) -> int:
+    """The repeats to time: ``repeats``, or for a short case (median of the first ``repeats``
+    runs ``run_s``) enough to fill the budget."""
+    if run_s >= SHORT_CASE_S:
+        return repeats
+    return max(repeats, min(MAX_REPEATS, math.ceil(SHORT_CASE_BUDGET_S / max(run_s, 1e-6))))
 
 
 def _status_mb(field: str) -> float:
@@ -60,13 +78,17 @@ def _child(target: str, spec: dict, repeats: int, threads: int | None) -> dict:
     extra = run() or {}  # warm-up (and the peak-memory run)
     sync()
     peak = (torch.cuda.max_memory_allocated() - base) / 2**20 if cuda else _status_mb("VmHWM") - base
-    times = []
-    for _ in range(repeats):
+
+    def timed() -> float:
         sync()
         t0 = time.perf_counter()
         run()
         sync()
-        times.append(time.perf_counter() - t0)
+        return time.perf_counter() - t0
+
+    times = [timed() for _ in range(repeats)]
+    # a short case (judged by its timed runs, not the warm-up's one-time costs) runs on
+    times += [timed() for _ in range(repeats_for(statistics.median(times), repeats) - repeats)]
     return {"time_s": statistics.median(times), "peak_mb": max(peak, 0.0), **extra}
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from spikingjelly.activation_based import functional
+from spikingjelly.activation_based import functional, surrogate
 from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
 from spikingjelly.activation_based.neuron import IFNode, LIFNode, ParametricLIFNode
 
@@ -31,6 +31,30 @@ from .native_charges import CHARGES
 from .supported_nodes import transition_of
 
 __all__ = ["cell_for", "CELLS"]
+
+#: SpikingJelly surrogates whose spiking forward is ``heaviside(x)`` (their autograd Function's
+#: ``forward``): without a graph the fused forward calls ``heaviside`` itself, skipping
+#: ``Function.apply``'s per-call argument binding (tests check each gives the same spikes)
+HEAVISIDE_SURROGATES = tuple(
+    getattr(surrogate, name)
+    for name in (
+        "PiecewiseQuadratic", "PiecewiseExp", "Sigmoid", "SoftSign", "SuperSpike", "ATan",
+        "NonzeroSignLogAbs", "Erf", "PiecewiseLeakyReLU", "SquarewaveFourierSeries", "S2NN",
+        "QPseudoSpike", "LeakyKReLU", "FakeNumericalGradient", "LogTailedReLU", "Rect",
+    )
+    if hasattr(surrogate, name)
+)
+
+
+def _plain_heaviside(function) -> bool:
+    """Whether ``function`` (a node's surrogate) spikes by ``heaviside`` exactly: one of
+    :data:`HEAVISIDE_SURROGATES` (the class itself, not a subclass), spiking, with no hooks."""
+    return (
+        type(function) in HEAVISIDE_SURROGATES
+        and function.spiking is True
+        and not function._forward_hooks
+        and not function._forward_pre_hooks
+    )
 
 
 class NodeCell:
@@ -41,6 +65,7 @@ class NodeCell:
         self.threshold = node.v_threshold
         self.charge_of = CHARGES[self.native]
         self.params: tuple = ()
+        self.heaviside = _plain_heaviside(node.surrogate_function)
 
     native: type = IFNode
 
@@ -54,6 +79,8 @@ class NodeCell:
         return []
 
     def fire(self, z: torch.Tensor) -> torch.Tensor:
+        if self.heaviside and not torch.is_grad_enabled():
+            return surrogate.heaviside(z)
         return self.node.surrogate_function(z)
 
     def fire_slope(self, z: torch.Tensor) -> torch.Tensor:

@@ -87,6 +87,9 @@ class ModeConvolution:
         self.decay = torch.exp(-L * s).to(dtype).reshape(K, 1)  # λ^L
         self.modes = torch.zeros((K, B * F), dtype=dtype, device=device)  # M(block_start)
         self.far: torch.Tensor | None = None  # [L, Q]: the far part of the current block
+        # no other handle reads modes/far (store): in place (move into ``spare``), no fresh pages
+        self.private = self.store_private = False
+        self.spare: torch.Tensor | None = None
         # Stored states x_j (rows j < 0 are zero): what the current and the next block read
         self.store = PastStore(torch.zeros((head + 4 * L, B * F), dtype=dtype, device=device), 1 - head, 0, axis=0)
         self.n = 0  # stored states (= steps done)
@@ -125,6 +128,8 @@ class ModeConvolution:
     # ------------------------------------------------------------- handles
     def fork(self) -> "ModeConvolution":
         """An independent handle on the same sequence (O(1): nothing it holds is written again)."""
+        self.private = self.store_private = False  # both handles read them now
+        self.spare = None
         return copy.copy(self)
 
     def fresh(self) -> "ModeConvolution":
@@ -156,16 +161,23 @@ class ModeConvolution:
         compute the block's far part, far[i] = Σ_q a_q λ_q^i M_q(m0) + Σ_l head[i, l] x_{m0−k0+l}."""
         m0, k0, L = self.block_start, self.head, self.block
         amp, table, before = self.amp.detach(), self.head_table.detach(), self.rows(m0 - k0, m0)
-        if previous > 0:  # new tensors: a handed-out state keeps its own
-            self.modes = torch.addmm(self.modes * self.decay, self.chunk, self.rows(previous - k0, previous - k0 + L))
+        # in place if no other handle reads them (addmm_ adds as addmm: same values), else new
+        if previous > 0:
+            chunk_rows = self.rows(previous - k0, previous - k0 + L)
+            if self.private:
+                self.modes.mul_(self.decay).addmm_(self.chunk, chunk_rows)
+            else:
+                self.modes = torch.addmm(self.modes * self.decay, self.chunk, chunk_rows)
+        out = self.far if self.private and self.far is not None else None
         if self.per_neuron:
             scaled = self._neurons(self.modes) * amp.unsqueeze(1)
-            far = torch.mm(self.powers, scaled.reshape(scaled.shape[0], -1))
+            far = torch.mm(self.powers, scaled.reshape(scaled.shape[0], -1), out=out)
             self._neurons(far).add_(torch.einsum("ilf,lbf->ibf", table, self._neurons(before)))
         else:  # one kernel per layer: fold a into the [L, K] table
-            far = torch.mm(self.powers * amp.reshape(1, -1), self.modes)
+            far = torch.mm(self.powers * amp.reshape(1, -1), self.modes, out=out)
             far.addmm_(table[:, :, 0], before)
         self.far = far
+        self.private = previous > 0 or self.private  # (the first block's modes: the initial zeros)
 
     def _inner_sum(self, i: int, m: int) -> torch.Tensor:
         """y_m = far[i] + Σ_{j=m0}^{m-1} ρ_{m-j} x_j (flat [Q])."""
@@ -190,7 +202,10 @@ class ModeConvolution:
         store, last = self.store, self.block_start + self.block - 1  # room for this block's states
         if not store.owned_by(self.n, last):
             lo = store.offset if self.keep_all else keep_from  # the weights' gradient reads them all
-            store = self.store = store.moved(self.n, lo, last, store.data)
+            recycle = self.store_private and not self.keep_all  # (keep_all: a backward holds it)
+            moved = store.moved(self.n, lo, last, store.data, spare=self.spare if recycle else None)
+            self.spare = store.data if recycle and moved.data is not store.data else None
+            store, self.store, self.store_private = moved, moved, True
         store.data[m - 1 - store.offset] = x_prev.reshape(-1)
         store.claimed = self.n = m
         if new_block:  # the head of the block ends with x_{m-1}: now stored

@@ -81,16 +81,23 @@ def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> 
 
 def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
     """The stepped neuron's operations, step by step, without a graph: (H, S, V_T)."""
-    theta = cell.threshold
-    pre_spike, spikes = [], []
-    for x in x_seq.unbind(0):
+    theta, T = cell.threshold, x_seq.shape[0]
+    scale = history.scale(x_seq)  # s depends on the dtype and device only: one per sequence
+    pre_spike = spikes = None
+    for n, x in enumerate(x_seq.unbind(0)):
         charged = cell.charge(x, v)
-        H = fractional_potential(v, history.correction(v), history.scale(charged), charged=charged)
+        # H and S go straight into the sequence's buffers (allocated at the first step, when
+        # their shapes and dtypes are known): no per-step tensors to stack afterwards
+        into = None if pre_spike is None else pre_spike[n]
+        H = fractional_potential(v, history.correction(v), scale, charged=charged, out=into)
         S = cell.fire(H - theta)
+        if pre_spike is None:
+            pre_spike = H.new_empty((T, *H.shape))
+            spikes = S.new_empty((T, *S.shape))
+            H = pre_spike[0].copy_(H)
+        spikes[n].copy_(S)
         v = cell.reset(H, S)
-        pre_spike.append(H)
-        spikes.append(S)
-    return torch.stack(pre_spike), torch.stack(spikes), v
+    return pre_spike, spikes, v
 
 
 def _states(cell, v_init: torch.Tensor, pre_spike: torch.Tensor, spikes: torch.Tensor) -> torch.Tensor:
@@ -106,6 +113,7 @@ class _Sequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, v_init, anchor, corrections, scale, forward, cell, history, sizes, *rest):
         pre_spike, spikes, v_last = forward  # run just before, without a graph
+        ctx.set_materialize_grads(False)  # an output the loss does not use (the link) costs nothing
         ctx.cell, ctx.history, ctx.sizes = cell, history, sizes
         ctx.link_sizes = [link.shape[0] for link in rest[: sizes[1]]]
         ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
@@ -129,7 +137,6 @@ class _Sequence(torch.autograd.Function):
         needs = ctx.needs_input_grad
         scan = _AdjointScan(history, keep, ctx.link_sizes, needs[1], needs[2])
         grad_H, grad_v_init = scan.run(cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states)
-        grad_x = grad_H * gain if needs[0] else None
         first = 9 + n_links  # the cell's parameters' positions in the inputs
         cell_grads = [None] * (len(needs) - first)
         grad_scale = None
@@ -143,8 +150,19 @@ class _Sequence(torch.autograd.Function):
                     increments = torch.stack([cell.charge(x, v) - v for x, v in zip(x_seq.unbind(0), states.unbind(0))])
                 grad_scale = _sum_to(grad_H * increments, scale)
         grad_corrections = grad_H if needs[3] else None
+        grad_x = None
+        if needs[0]:  # ḡx = gain·ḡH, in ḡH's own buffer when nothing else reads it (no new [T, ...])
+            shared = grad_corrections is not None or grad_scale is not None or any(needs[first:])
+            grad_x = grad_H * gain if shared else _scaled_(grad_H, gain)
         return (grad_x, grad_v_init if needs[1] else None, scan.grad_anchor, grad_corrections, grad_scale,
                 None, None, None, None, *scan.grad_links, *cell_grads)
+
+
+def _scaled_(t: torch.Tensor, k) -> torch.Tensor:
+    """t·k in place (k a number, 1 leaves t as it is, or a tensor that broadcasts to t)."""
+    if isinstance(k, torch.Tensor):
+        return t.mul_(k) if torch.broadcast_shapes(k.shape, t.shape) == t.shape else t * k
+    return t if k == 1.0 else t.mul_(k)
 
 
 def _sum_to(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -31,19 +31,24 @@ def fractional_potential(
     *,
     increment: torch.Tensor | None = None,
     charged: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """H_n = v_{n-1} + s·Δ_n + c_n, given ``increment`` = Δ_n or ``charged`` = v_{n-1} + Δ_n.
 
     Shapes: every tensor is the state's ``[batch, *features]`` (``scale`` broadcasts: a scalar,
     or one s per neuron). ``correction`` ``None`` is the Markovian step (α = 1); ``scale``
-    ``None`` means s = 1 exactly.
+    ``None`` means s = 1 exactly. ``out``: a tensor of H's shape to write H into (the same
+    values; a fused sequence fills its ``[T, ...]`` buffer without stacking).
     """
     if (increment is None) == (charged is None):
         raise TypeError("fractional_potential takes exactly one of increment= and charged=")
     if correction is None:  # α = 1: the native update
-        return charged if charged is not None else v_prev + increment
-    if scale is None:  # s = 1: the native charge, plus the memory
-        return (charged if charged is not None else v_prev + increment) + correction
-    if increment is None:
-        increment = charged - v_prev
-    return v_prev + scale * increment + correction
+        H = charged if charged is not None else v_prev + increment
+    elif scale is None:  # s = 1: the native charge, plus the memory
+        base = charged if charged is not None else v_prev + increment
+        return base + correction if out is None else torch.add(base, correction, out=out)
+    else:
+        if increment is None:
+            increment = charged - v_prev
+        H = v_prev + scale * increment + correction
+    return H if out is None else out.copy_(H)

@@ -73,12 +73,13 @@ class PastStore:
         """May a handle that has read ``n`` rows write rows n … last − 1 here in place?"""
         return self.claimed == n and last - self.offset <= self.capacity
 
-    def moved(self, n: int, lo: int, last: int, like: torch.Tensor) -> "PastStore":
-        """A new store holding rows lo … n − 1 with room up to ``last`` (doubling when it grows)."""
+    def moved(self, n: int, lo: int, last: int, like: torch.Tensor, spare: torch.Tensor | None = None) -> "PastStore":
+        """A new store holding rows lo … n − 1 with room up to ``last`` (doubling when it grows),
+        in ``spare`` (a buffer no one else reads) when it has the new store's shape."""
         capacity = self.capacity if last - lo <= self.capacity else max(2 * self.capacity, last - lo)
         shape = list(self.data.shape)
         shape[self.axis] = capacity
-        data = like.new_empty(shape)
+        data = spare if spare is not None and list(spare.shape) == shape else like.new_empty(shape)
         data.narrow(self.axis, 0, n - lo).copy_(self.rows(lo, n))
         return PastStore(data, lo, n, self.axis)
 

@@ -23,3 +23,12 @@ def test_a_case_reports_its_own_peak_not_its_large_parents():
     assert small["peak_mb"] < 40  # its own 8 MiB (plus allocator slack), not the parent's 300
     assert 110 < large["peak_mb"] < 200
     del parent
+
+
+def test_short_cases_get_more_repeats_by_one_rule():
+    from harness import MAX_REPEATS, SHORT_CASE_S, repeats_for
+
+    assert repeats_for(0.3, 5) == 5 and repeats_for(SHORT_CASE_S, 5) == 5
+    assert repeats_for(0.005, 5) == 100  # 0.5 s of 5 ms runs
+    assert repeats_for(1e-9, 5) == MAX_REPEATS
+    assert repeats_for(0.019, 50) == 50  # never fewer than asked

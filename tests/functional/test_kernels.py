@@ -126,3 +126,26 @@ def test_backward_passes_keep_no_state_between_them():
         g1 = torch.autograd.grad(out, x, retain_graph=True)[0]
         g2 = torch.autograd.grad(out, x)[0]
         assert torch.equal(g1, g2), engine
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_forks_stay_independent_without_a_graph(engine):
+    """Fixed α under no_grad: a handle no one else reads updates its modes in place and moves its
+    store into the buffer it left (soe); a fork at any step turns that off for both handles, so
+    the branch and the original, stepped in turn, each equal a run of their own."""
+    torch.manual_seed(3)
+    us, other = torch.randn(70, 2, 3, dtype=F64), torch.randn(70, 2, 3, dtype=F64)
+    mem = FractionalMemory(alpha=0.6, **ENGINES[engine]).double()
+    with torch.no_grad():
+        want = run(mem, mem.engine.spawn(), us)
+        for cut in (1, 4, 9, 23, 40):
+            want_branch = run(mem, mem.engine.spawn(), torch.cat([us[:cut], other[cut:]]))
+            eng = mem.engine.spawn()
+            got = run(mem, eng, us[:cut])
+            branch = eng.fork()
+            got_branch = list(got)
+            for u, w in zip(us[cut:], other[cut:]):  # in turn: each writes while the other reads
+                got += run(mem, eng, u[None])
+                got_branch += run(mem, branch, w[None])
+            assert all(torch.equal(g, w) for g, w in zip(got, want))
+            assert all(torch.equal(g, w) for g, w in zip(got_branch, want_branch))

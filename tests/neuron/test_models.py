@@ -156,3 +156,17 @@ def test_per_neuron_alpha_materializes_on_first_step():
     lif = LIFNeuron(alpha=0.7, learn_alpha=True, per_neuron_alpha=True, step_mode="m")
     lif(drive(T=5, N=7))
     assert lif.alpha.shape == (7,)
+
+
+def test_fractional_potential_out_writes_the_same_values():
+    """``out=`` (the fused sequence's buffers) gives H bit for bit as the returned tensor, in
+    each of the formula's three branches."""
+    from fracneuron.functional.step import fractional_potential
+
+    g = torch.Generator().manual_seed(3)
+    v, c, charged = (torch.randn(4, 6, generator=g) for _ in range(3))
+    for correction, scale in ((None, None), (c, None), (c, 0.7), (c, torch.rand(6, generator=g))):
+        want = fractional_potential(v, correction, scale, charged=charged)
+        out = torch.full((2, 4, 6), float("nan"))
+        got = fractional_potential(v, correction, scale, charged=charged, out=out[1])
+        assert got.data_ptr() == out[1].data_ptr() and torch.equal(out[1], want)

@@ -215,3 +215,27 @@ def test_plugins_listing_names_the_path():
 
     report = plugins_report()
     assert "LIFNode ('m': fused)" in report and "SimpleLIFNode (stepped)" in report
+
+
+@pytest.mark.parametrize("cls", __import__("fracneuron_spikingjelly.cells", fromlist=["x"]).HEAVISIDE_SURROGATES)
+def test_graph_free_fire_is_the_surrogates_own(cls):
+    """Without a graph the cell fires by ``heaviside`` for the listed surrogates: the same spikes
+    as the surrogate module itself, at 0, ±tiny, ±inf and NaN; a subclass, a hook or non-spiking
+    mode goes through the module."""
+    from fracneuron_spikingjelly.cells import cell_for
+
+    node = fn.fractional(neuron.LIFNode)(step_mode="m", alpha=0.6, surrogate_function=cls())
+    cell = cell_for(node)
+    assert cell.heaviside
+    tiny = torch.finfo(torch.float32).tiny
+    z = torch.tensor([0.0, -0.0, tiny, -tiny, 1.0, -1.0, float("inf"), -float("inf"), float("nan")])
+    with torch.no_grad():
+        assert torch.equal(cell.fire(z), node.surrogate_function(z))
+    node.surrogate_function = type("Sub", (cls,), {})()
+    assert not cell_for(node).heaviside
+    node.surrogate_function = cls()
+    node.surrogate_function.set_spiking_mode(False)
+    assert not cell_for(node).heaviside
+    node.surrogate_function = cls()
+    node.surrogate_function.register_forward_hook(lambda module, args, out: out)
+    assert not cell_for(node).heaviside
