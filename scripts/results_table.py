@@ -44,7 +44,7 @@ SWEEP_EPOCHS = 12
 TASKS = (
     (Task("mnist1d · conv", "mnist1d", "conv"), 8),
     # the mlp reads psdigits at ~30 % in every row (LIF and fractional, any τ): the recurrent model learns it
-    (Task("psdigits · recurrent", "psdigits", "recurrent", (("readout", "membrane"),)), 10),
+    (Task("psdigits · recurrent", "psdigits", "recurrent", (("readout", "membrane"),)), 15),
     # named like the delay sweep's D = 200 point, which then reuses its LIF and learned-α runs
     (Task("recall D=200", "recall", "mlp", (("delay", 200), *RECALL)), SWEEP_EPOCHS),
     (Task("digits · mlp", "digits", "mlp"), 5),
