@@ -24,7 +24,7 @@ def test_results_command_smoke_run_writes_the_page_and_the_delay_plot(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     page = output.read_text()
-    for section in ("## mnist1d · conv", "## psdigits · mlp", "## recall D=6", "## digits · mlp",
+    for section in ("## mnist1d · conv", "## psdigits · recurrent", "## recall D=6", "## digits · mlp",
                     "## Delay sweep: recall, LIF vs learned α", "## α = 1 in every framework"):
         assert section in page, section
     for label in ("LIF (α = 1)", "fractional α = 0.5", "learned α (per neuron, from 0.8)", "learned α (per layer, from 0.8)"):
