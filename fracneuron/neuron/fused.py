@@ -37,25 +37,40 @@ from ..functional.step import fractional_potential
 from ..memory.soe import SoeMemory
 from ..surrogate import SpikeFunction
 
-__all__ = ["fused_sequence", "can_fuse"]
+__all__ = ["fused_sequence", "can_fuse", "fits_fast_path"]
+
+
+def fits_fast_path(neuron, stepping: type) -> bool:
+    """What the fused sequence and the lean single step both need of ``neuron``: an IF/LIF model
+    (``fused_dv_dt``) with ``stepping``'s own charge → fire → reset, a spike function whose
+    derivative is known, no refractoriness or trace (those are stepped), a fractional order
+    (α = 1 stays the native step, untouched), and the option not turned off."""
+    return (
+        getattr(neuron, "fused_multi_step", True)  # modules pickled before the option existed
+        and _model_fits(type(neuron), stepping)
+        and isinstance(neuron.surrogate_f, SpikeFunction)
+        and not getattr(neuron, "refractory", 0)
+        and getattr(neuron, "trace_tau", None) is None
+        and not neuron.memory.is_markovian
+    )
+
+
+def _model_fits(cls: type, stepping: type) -> bool:
+    """IF/LIF's dv/dt (not a subclass's own) and ``stepping``'s own charge → fire → reset (not,
+    say, ALIF's threshold). Not cached: a few attribute reads, and torch.compile traces it."""
+    return cls.dv_dt is getattr(cls, "fused_dv_dt", None) and all(
+        getattr(cls, name) is getattr(stepping, name) for name in _STEP_METHODS
+    )
 
 
 def can_fuse(neuron, x_seq: torch.Tensor, stepping: type) -> bool:
-    """Whether ``neuron`` can run ``x_seq`` on the fused path: a model that declares its dv/dt fit
-    (``fused_dv_dt``: IF and LIF), stepped by ``stepping``'s own charge → fire → reset."""
-    cls = type(neuron)
+    """Whether ``neuron`` can run ``x_seq`` on the fused path: :func:`fits_fast_path`, ``soe``
+    memory with a fixed order, and a past without an autograd graph."""
     memory = neuron.memory
     engine = memory.engine
     return (
-        getattr(neuron, "fused_multi_step", True)  # modules pickled before the option existed
-        and cls.dv_dt is getattr(cls, "fused_dv_dt", None)  # not a subclass's own dv/dt
-        # the charge → fire → reset of BaseNeuron, not a subclass's own (ALIF's threshold, say)
-        and all(getattr(cls, name) is getattr(stepping, name) for name in _STEP_METHODS)
-        and isinstance(neuron.surrogate_f, SpikeFunction)
-        and not getattr(neuron, "refractory", 0)  # refractoriness and traces are stepped
-        and getattr(neuron, "trace_tau", None) is None
+        fits_fast_path(neuron, stepping)
         and isinstance(engine, SoeMemory)
-        and not memory.is_markovian
         and not (torch.is_grad_enabled() and any(p.requires_grad for p in memory.parameters()))
         and not engine.has_graph
         and x_seq.is_floating_point()

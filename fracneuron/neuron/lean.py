@@ -26,43 +26,23 @@ neuron (broadcast). Gradients equal the stepped neuron's to rounding.
 
 from __future__ import annotations
 
-import functools
-
 import torch
 
 from ..functional.step import fractional_potential
 from ..memory.fractional import ExplicitGL
-from ..surrogate import SpikeFunction
+from .fused import fits_fast_path
 
 __all__ = ["can_step_lean", "lean_step"]
 
-#: BaseNeuron methods a subclass must not override for the lean step to be its step
-_OWN_STEP = ("single_step", "fire", "reset_potential", "firing_threshold", "initial_potential", "_potential_for")
-
-
 def can_step_lean(neuron, x: torch.Tensor, stepping: type) -> bool:
-    """Whether ``neuron``'s next step from input ``x`` can be one lean node: an IF/LIF model
-    (``fused_dv_dt``) with ``stepping``'s own charge → fire → reset, a fractional order charged by
-    explicit GL, a spike function whose derivative is known, no refractoriness or trace."""
-    memory = neuron.memory
+    """Whether ``neuron``'s next step from input ``x`` can be one lean node: what the fused path
+    asks of the neuron (:func:`~fracneuron.neuron.fused.fits_fast_path`) and a fractional order
+    charged by explicit GL."""
     return (
         not torch.compiler.is_compiling()  # compiled graphs trace the plain step
-        and getattr(neuron, "fused_multi_step", True)
-        and _model_fits(type(neuron), stepping)
-        and isinstance(neuron.surrogate_f, SpikeFunction)
-        and not getattr(neuron, "refractory", 0)
-        and getattr(neuron, "trace_tau", None) is None
-        and not memory.is_markovian  # α = 1 stays the native step, untouched
-        and isinstance(memory.stepper, ExplicitGL)
+        and fits_fast_path(neuron, stepping)
+        and isinstance(neuron.memory.stepper, ExplicitGL)
         and x.is_floating_point()
-    )
-
-
-@functools.cache
-def _model_fits(cls: type, stepping: type) -> bool:
-    """An IF/LIF dv/dt and ``stepping``'s own charge → fire → reset (a class fact: asked once)."""
-    return cls.dv_dt is getattr(cls, "fused_dv_dt", None) and all(
-        getattr(cls, name) is getattr(stepping, name) for name in _OWN_STEP
     )
 
 
