@@ -21,6 +21,7 @@ from ..solvers.fdeint import memory_choice, method_class
 from ..solvers.inputs import uniform_step
 from ..solvers.odeint import ODE_STEPS
 from ..solvers.steppers import use_method
+from .chain import Chain, modules_key, same_modules, trace_chain
 from .orders import INTEGRATORS, alpha_case, layer_flags, layer_orders, plain_value
 
 __all__ = ["SNNWrapper"]
@@ -49,6 +50,12 @@ class SNNWrapper(nn.Module):
         alpha_mode: ``"auto"``, ``"per_layer"`` or ``"multiterm"`` (flat-list disambiguation).
         interpolation_method: accepted for spikeDE scripts (``"linear"``); inputs are used at the
             grid points, so no interpolation happens.
+        layer_by_layer: run a chain network layer by layer (keyword-only, default ``True``): when
+            ``base``'s forward is a chain of submodule calls (:mod:`.chain`), every
+            time-distributable layer runs once on the whole sequence ``[T·B, ...]`` and every neuron
+            once on ``[T, B, ...]`` (``neuron.multi_step``), with the stepped path's outputs, final
+            neuron states and gradients (equal to rounding). ``False`` always steps.
+            :attr:`path` says which path a call takes and why.
     """
 
     def __init__(
@@ -62,12 +69,16 @@ class SNNWrapper(nn.Module):
         *,
         alpha_mode: str = "auto",
         interpolation_method: str = "linear",
+        layer_by_layer: bool = True,
     ) -> None:
         super().__init__()
         if not isinstance(base, nn.Module):
             raise TypeError(f"base must be an nn.Module, got {type(base).__name__}")
         self.integrator = check_choice(integrator, INTEGRATORS, "integrator")
         check_choice(interpolation_method, ("linear",), "interpolation_method")
+        if not isinstance(layer_by_layer, bool):
+            raise TypeError(f"layer_by_layer must be True or False, got {layer_by_layer!r}")
+        self.layer_by_layer = layer_by_layer
         self.base = base
         neurons = [m for m in base.modules() if isinstance(m, BaseNeuron)]
         if not neurons:
@@ -110,6 +121,9 @@ class SNNWrapper(nn.Module):
         self._memories = [neuron.memory for neuron in neurons]  # the memories the wrapper configures
         self._configuration: tuple | None = None
         self._step_size_warned = False
+        self._chain: Chain | str | None = None  # the traced chain, or why base is not one
+        self._chain_key: tuple | None = None  # the modules it was traced from
+        self._step_dims: int | None = None  # dims of one step's input in the last call
 
     # ------------------------------------------------------------- queries
     @property
@@ -146,6 +160,25 @@ class SNNWrapper(nn.Module):
 
     def _set_neuron_shapes(self, input_shape=None) -> None:
         """Accepted for spikeDE scripts; shapes are found on the first step, nothing to do."""
+
+    @property
+    def path(self) -> str:
+        """How a call runs the network: ``"layer by layer"`` or ``"stepped: <reason>"`` (for inputs
+        shaped like the last call's; read-only, see ``layer_by_layer``)."""
+        reason = self._stepped_reason()
+        return "layer by layer" if reason is None else f"stepped: {reason}"
+
+    def _stepped_reason(self) -> str | None:
+        if not self.layer_by_layer:
+            return "layer_by_layer=False"
+        if self.integrator.endswith("_adjoint"):
+            return f"integrator {self.integrator!r} checkpoints each step"
+        key = modules_key(self.base)
+        if not same_modules(key, self._chain_key):  # first call, or a module was replaced: trace again
+            self._chain, self._chain_key = trace_chain(self.base, self._neurons), key
+        if isinstance(self._chain, str):
+            return self._chain
+        return self._chain.reason(self._step_dims)
 
     # ------------------------------------------------------------- running
     def _grid_step(self, x: torch.Tensor, t: torch.Tensor, step_size) -> float:
@@ -222,6 +255,9 @@ class SNNWrapper(nn.Module):
         if method in ODE_STEPS and not self.integrator.startswith("odeint"):
             raise ValueError(f"method {method!r} is integer order; use integrator='odeint' (or an fdeint method)")
         self._configure(method, options, h)
+        self._step_dims = x.dim() - 1
+        if self._stepped_reason() is None:
+            return self._chain.run(x)
         if self.integrator.endswith("_adjoint") and torch.is_grad_enabled():
             outputs = self._run_recomputed(x)
         else:
@@ -270,4 +306,4 @@ class SNNWrapper(nn.Module):
                 )
 
     def extra_repr(self) -> str:
-        return f"integrator={self.integrator}, layers={len(self._neurons)}"
+        return f"integrator={self.integrator}, layers={len(self._neurons)}, path={self.path}"
