@@ -196,8 +196,8 @@ class _ChainTracer(fx.Tracer):
 
 def trace_chain(base: nn.Module, neurons: list[BaseNeuron]) -> Chain | str:
     """The chain of ``base`` (its neurons must be among ``neurons``, the ones the wrapper
-    configured), or why it is not one. Never runs the network's layers; attributes the root's
-    forward sets while traced are put back."""
+    configured), or why it is not one. Never runs the network's layers; a root forward that sets
+    attributes (put back after tracing) is not a chain: the layer path would skip its effects."""
     if isinstance(base, BaseNeuron):
         return Chain(("",), (base,), ()) if any(base is n for n in neurons) else "the neuron was not wrapped"
     saved = dict(vars(base))
@@ -208,8 +208,12 @@ def trace_chain(base: nn.Module, neurons: list[BaseNeuron]) -> Chain | str:
     except Exception as exc:  # noqa: BLE001  any failure to trace means: step it
         return f"forward cannot be traced symbolically ({type(exc).__name__}: {str(exc).splitlines()[0][:80]})"
     finally:
-        vars(base).clear()
-        vars(base).update(saved)
+        state = vars(base)
+        changed = state.keys() != saved.keys() or any(state[k] is not v for k, v in saved.items())
+        state.clear()
+        state.update(saved)
+    if changed:
+        return "forward sets attributes of the network (a side effect per step)"
     return _chain_of(graph, base, neurons)
 
 
