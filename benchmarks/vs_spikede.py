@@ -25,8 +25,11 @@ runs in a fresh process, one torch thread (benchmarks/harness.py); ``--rounds R`
 R times, interleaved, and keeps the medians.
 
 A third row, ``linear layers only``, runs the same linear layers once per step with no neurons
-(forward + backward): a floor for both wrappers on one CPU thread, so the speed-up any wrapper can
-show over spikeDE is at most spikeDE's time over this one.
+(forward + backward): a floor for both wrappers when they step the network, so the speed-up a
+stepping wrapper can show over spikeDE is at most spikeDE's time over this one. fracneuron runs
+this chain network layer by layer (each linear layer once on the ``[T·B, K]`` samples,
+``SNNWrapper.path``); the fourth row, ``linear layers only, layer by layer``, runs the linear
+layers that way, with no neurons: the floor of that path.
 """
 
 from __future__ import annotations
@@ -47,7 +50,10 @@ PEERS = {
 }
 #: the same linear layers, stepped the same way, with no neurons: what no wrapper can go below
 FLOOR = "linear layers only"
-LIBRARIES = ("spikeDE", "fracneuron", FLOOR)
+#: the same linear layers once each on the whole sequence [T·B, K]: the floor of the layer-by-layer path
+FLOOR_LAYERED = "linear layers only, layer by layer"
+FLOORS = (FLOOR, FLOOR_LAYERED)
+LIBRARIES = ("spikeDE", "fracneuron", *FLOORS)
 MISSING_STATUS = 2
 
 
@@ -68,7 +74,7 @@ def case(library: str, T: int, B: int = 32, device: str = "cpu"):
         from spikeDE import LIFNeuron, SNNWrapper
     else:
         from fracneuron import LIFNeuron, SNNWrapper
-    if library == FLOOR:
+    if library in FLOORS:
         LIFNeuron = lambda **_: nn.Identity()  # noqa: E731  (the linear layers' own cost)
 
     neuron = dict(tau=2.0, threshold=1.0, surrogate_grad_scale=5.0, surrogate_opt="arctan_surrogate")
@@ -95,13 +101,19 @@ def case(library: str, T: int, B: int = 32, device: str = "cpu"):
         def forward(self, x, t, method=None, options=None):
             return torch.stack([self.base(x_k) for x_k in x])
 
+    class Layered(Stepped):
+        """The network called once on the whole sequence ``[T·B, K]`` (the layer-by-layer floor)."""
+
+        def forward(self, x, t, method=None, options=None):
+            return self.base(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:2], -1)
+
     torch.manual_seed(0)
     net = MLP()
     with torch.no_grad():
         for fc in (net.fc1, net.fc2, net.fc3):
             fc.weight.mul_(8.0)
-    if library == FLOOR:
-        model = Stepped(net.to(device))
+    if library in FLOORS:
+        model = (Stepped if library == FLOOR else Layered)(net.to(device))
     else:
         model = SNNWrapper(net.to(device), integrator="fdeint", alpha=0.6, learn_alpha=True)
         model._set_neuron_shapes(input_shape=(B, 256))
@@ -114,7 +126,7 @@ def case(library: str, T: int, B: int = 32, device: str = "cpu"):
         out = model(x, t, method="gl", options={"memory": -1})
         out.sum().backward()
         alpha_grad = sum(float(p.grad.abs().sum()) for p in model.parameters() if p.grad is not None and p.numel() == 1)
-        learned = "—" if library == FLOOR else str(alpha_grad != 0.0)  # α's gradient reached its parameters
+        learned = "—" if library in FLOORS else str(alpha_grad != 0.0)  # α's gradient reached its parameters
         return {"output mean": f"{out.detach().float().mean().item():.3f}", "alpha grad": learned}
 
     run()  # compile (spikeDE) and first-call set-up, outside the measurement

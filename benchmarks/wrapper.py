@@ -7,6 +7,8 @@ both layers spike: hidden ~16 %, output ~6 % at α = 0.6; input uniform [0, 1) `
 
 * ``euler``: ``integrator="odeint"``, ``method="euler"`` (α = 1: the baseline);
 * ``gl``: ``integrator="fdeint"``, α = 0.6, ``method="gl"``, ``options={"memory": -1}`` (exact);
+* ``gl stepped``: ``gl`` with ``layer_by_layer=False``: the network called once per step (every
+  other variant runs this chain network layer by layer, ``SNNWrapper.path``);
 * ``gl learn_alpha``: the same with ``learn_alpha=True`` (α's gradient through the GL weights);
 * ``gl soe`` / ``gl window``: ``options={"memory": "soe"}`` / ``{"memory": 32}``;
 * ``gl recorded``: ``gl`` with the neurons' ``fused_multi_step=False``: every operation of every
@@ -34,6 +36,7 @@ from harness import cost_columns, measure_rounds, print_table  # noqa: E402
 VARIANTS = {
     "euler": ("odeint", "euler", 1.0, False, {}),
     "gl": ("fdeint", "gl", 0.6, False, {"memory": -1}),
+    "gl stepped": ("fdeint", "gl", 0.6, False, {"memory": -1}),
     "gl learn_alpha": ("fdeint", "gl", 0.6, True, {"memory": -1}),
     "gl recorded": ("fdeint", "gl", 0.6, False, {"memory": -1}),
     "gl soe": ("fdeint", "gl", 0.6, False, {"memory": "soe"}),
@@ -42,7 +45,7 @@ VARIANTS = {
     "pred": ("fdeint", "pred", 0.6, False, {"memory": -1}),
     "trap": ("fdeint", "trap", 0.6, False, {"memory": -1}),
 }
-DEFAULT = ("euler", "gl", "gl learn_alpha", "gl recorded", "gl soe", "gl window")
+DEFAULT = ("euler", "gl", "gl stepped", "gl learn_alpha", "gl recorded", "gl soe", "gl window")
 
 
 def case(variant: str, T: int, B: int = 32, device: str = "cpu"):
@@ -60,7 +63,7 @@ def case(variant: str, T: int, B: int = 32, device: str = "cpu"):
     for neuron in (base[1], base[3]):
         neuron.fused_multi_step = variant != "gl recorded"
     kwargs = {} if integrator == "odeint" else {"alpha": alpha, "learn_alpha": learn_alpha}
-    model = fn.SNNWrapper(base.to(device), integrator=integrator, **kwargs)
+    model = fn.SNNWrapper(base.to(device), integrator=integrator, layer_by_layer=variant != "gl stepped", **kwargs)
     x = torch.rand(T, B, 128, device=device)
     t = torch.arange(T + 1, dtype=torch.float32, device=device)
 

@@ -185,6 +185,8 @@ def _spikede(ns):
     assert len(ns["net"].neurons) == 2
     assert any("is ignored" in str(w.message) for w in ns["caught"])  # spikeDE's step_size rule
     assert torch.allclose(ns["out"], ns["out_one_point"])
+    assert ns["stepped"].path.startswith("stepped: forward does call_method 'size'")  # layer by layer: not a chain
+    assert ns["always_stepped"].path == "stepped: layer_by_layer=False" and ns["net"].path == "layer by layer"
 
 
 def _memory(ns):

@@ -11,6 +11,21 @@ step: each neuron charges (with the chosen method), fires and resets, exactly as
 own (:mod:`fracneuron.solvers.steppers`). Shapes are found on the first step, so no shape
 registration is needed (``_set_neuron_shapes`` is accepted and does nothing).
 
+Layer by layer: when ``net``'s forward is a chain of submodule calls (spikeDE's ``MLPTest`` and
+``CNNTest``, an ``nn.Sequential``), found by symbolic tracing without running it, the wrapper runs
+each layer once on the whole sequence instead of calling ``net`` T times: time-distributable layers
+(linear, convolution, pooling, flatten, activations, LayerNorm/GroupNorm, eval-mode Dropout and
+BatchNorm) on the ``[T·B, ...]`` samples, every neuron on ``[T, B, ...]`` with ``multi_step``.
+Spikes and final neuron states are the stepped path's, gradients equal to rounding.
+:attr:`SNNWrapper.path` says which path a call takes (``"layer by layer"`` or ``"stepped:
+<reason>"``); ``SNNWrapper(..., layer_by_layer=False)`` always steps. Anything else steps: a
+forward with other operations, a module called twice, unknown or in-place layers, training-mode
+Dropout/BatchNorm, hooked neurons, the ``_adjoint`` integrators (:mod:`.chain`)::
+
+    model = SNNWrapper(nn.Sequential(nn.Linear(4, 8), LIFNeuron(), nn.Linear(8, 2), LIFNeuron()))
+    out = model(torch.rand(16, 32, 4), torch.arange(16.0))
+    model.path                                    # 'layer by layer'
+
 Time: ``t`` holds one time per input (T values) or spikeDE's T + 1 grid points; it must be
 uniform, and its spacing is the step h of every neuron. As in spikeDE, ``options["step_size"]`` is
 read only when ``t`` has a single point; otherwise the spacing of ``t`` wins and a step size that
@@ -39,7 +54,8 @@ activations during the backward pass instead of storing them (memory of the netw
 activations independent of T; each neuron must be called once per step, and BatchNorm running
 statistics see every step twice).
 
-Modules: :mod:`.snn_wrapper` (the wrapper) and :mod:`.orders` (spikeDE's α configuration).
+Modules: :mod:`.snn_wrapper` (the wrapper), :mod:`.chain` (the layer-by-layer path) and
+:mod:`.orders` (spikeDE's α configuration).
 """
 
 from .orders import alpha_case, layer_orders
