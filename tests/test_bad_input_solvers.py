@@ -127,6 +127,8 @@ REFUSED = {
     "SNNWrapper: x without a time axis": (_wrapper(x=torch.rand(6), t=torch.arange(6.0)), ValueError, r"\[T, B, \.\.\.\]"),
     "SNNWrapper: a network without fracneuron neurons": (lambda: fn.SNNWrapper(nn.Linear(3, 3)), ValueError, "no fracneuron neuron"),
     "SNNWrapper: not a module": (lambda: fn.SNNWrapper(lambda x: x), TypeError, "base must be an nn.Module"),
+    "SNNWrapper: layer_by_layer not a bool": (
+        _wrapper({"layer_by_layer": "yes"}), TypeError, "layer_by_layer must be True or False, got 'yes'"),
 }
 
 

@@ -295,10 +295,8 @@ def test_module_reason_names_the_layer_and_accepts_known_ones():
     assert module_reason("fc", MyLinear(2, 2)) == "MyLinear 'fc' is not a known time-distributable layer"
 
 
-def test_path_is_read_only_and_the_option_is_checked():
+def test_path_is_read_only_and_in_the_repr():
     model = fn.SNNWrapper(build(MLP), alpha=0.6)
     assert model.path == LAYERED and "path=layer by layer" in repr(model)
     with pytest.raises(AttributeError):
         model.path = "stepped"
-    with pytest.raises(TypeError, match="layer_by_layer must be True or False"):
-        fn.SNNWrapper(build(MLP), layer_by_layer="yes")
