@@ -187,6 +187,11 @@ class Branching(MLP):
         return self.lif2(self.fc2(self.lif1(x)))
 
 
+class ExtraArgument(MLP):
+    def forward(self, x, gain=None):
+        return super().forward(x)
+
+
 class Unknown(nn.Module):
     def forward(self, x):
         return x * 2.0
@@ -204,6 +209,7 @@ STEPPED = {
     "residual add": (Residual, {}, "'fc1' is not used once, by the next call alone"),
     "module called twice": (Twice, {}, "Linear 'fc' is called twice"),
     "data-dependent control flow": (Branching, {}, "forward cannot be traced symbolically"),
+    "extra argument": (ExtraArgument, {}, "forward takes 2 inputs, not one"),
     "batchnorm training": (with_layer(nn.BatchNorm1d(12), True), {}, "BatchNorm1d '1' uses batch statistics"),
     "dropout training": (with_layer(nn.Dropout(0.3), True), {}, "Dropout '1' is in training mode"),
     "unknown layer": (with_layer(Unknown(), True), {}, "Unknown '1' is not a known time-distributable layer"),
