@@ -246,6 +246,23 @@ def test_eval_mode_batchnorm_and_dropout_run_layer_by_layer_and_training_is_rech
     assert model.path == LAYERED
 
 
+def test_every_kind_of_known_layer_runs_layer_by_layer_as_stepping():
+    def make():
+        net = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.GELU(), LIFNeuron(2.0), nn.AvgPool2d(2),
+            nn.ConvTranspose2d(4, 4, 2, stride=2), nn.GroupNorm(2, 4), nn.MaxPool2d(2), nn.Dropout2d(0.5),
+            IFNeuron(1.5), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 8), nn.LayerNorm(8),
+            nn.PReLU(8), nn.Unflatten(1, (2, 4)), nn.Softmax(dim=-1), nn.Flatten(), nn.Identity(),
+            nn.Linear(8, 3), LIFNeuron(2.0),
+        )
+        net[1].running_var.uniform_(0.5, 2.0)
+        net[-2].bias.data.fill_(0.8)  # after the softmax: so that the output neurons fire
+        return net.eval()
+    layered, stepped = run(make, True, (1, 8, 8)), run(make, False, (1, 8, 8))
+    assert stepped[1].sum() > 0 and (stepped[1] == 0).any()
+    assert_same(layered, stepped)
+
+
 def test_a_replaced_module_is_traced_again():
     model = fn.SNNWrapper(build(sequential), alpha=0.6)
     assert model.path == LAYERED
