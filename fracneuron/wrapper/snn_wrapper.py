@@ -58,6 +58,10 @@ class SNNWrapper(nn.Module):
             :attr:`path` says which path a call takes and why.
     """
 
+    # defaults for wrappers pickled before the layer-by-layer path existed
+    layer_by_layer = True
+    _chain = _chain_key = _step_dims = None
+
     def __init__(
         self,
         base: nn.Module,
@@ -239,7 +243,8 @@ class SNNWrapper(nn.Module):
         ``method``: an fdeint method (``"gl"``, ``"l1"``, ``"pred"``, ``"abm"``, ``"trap"``) or, for
         the odeint integrators, also ``"euler"``/``"rk4"``. ``options``: ``memory`` (-1, an int
         window, an engine name), ``memory_options``, ``step_size`` (must match the spacing of t),
-        and the method's own (``tol``, ``max_iter``, ``corrector_iters``).
+        and the method's own (``tol``, ``max_iter``, ``corrector_iters``). A chain network runs
+        layer by layer, any other is stepped (:attr:`path`); the values are the same.
         """
         x = check_tensor(x, "x")
         if x.dim() < 2:

@@ -323,3 +323,15 @@ def test_path_is_read_only_and_in_the_repr():
     assert model.path == LAYERED and "path=layer by layer" in repr(model)
     with pytest.raises(AttributeError):
         model.path = "stepped"
+
+
+def test_a_wrapper_pickled_before_the_option_existed_runs_layer_by_layer():
+    import pickle
+
+    model = fn.SNNWrapper(build(MLP), alpha=0.6)
+    for name in ("layer_by_layer", "_chain", "_chain_key", "_step_dims"):
+        del model.__dict__[name]
+    old = pickle.loads(pickle.dumps(model))
+    x = torch.rand(5, 3, 6, dtype=F64)
+    assert torch.equal(old(x, torch.arange(5.0)), model(x, torch.arange(5.0)))
+    assert old.path == LAYERED
