@@ -34,13 +34,13 @@ class CNNExample(nn.Module):
         self.conv = nn.Conv2d(1, 16, 3, padding=1)
         self.lif1 = LIFNeuron(tau, threshold, surrogate_grad_scale)
         self.pool = nn.MaxPool2d(2)
+        self.flatten = nn.Flatten()  # a module, not x.flatten(1): the wrapper then runs it layer by layer
         self.fc = nn.Linear(16 * 4 * 4, 10)
         self.lif2 = LIFNeuron(tau, threshold, surrogate_grad_scale)
 
     def forward(self, x):
         x = self.lif1(self.conv(x))
-        x = self.pool(x)
-        x = x.flatten(1)
+        x = self.flatten(self.pool(x))
         return self.lif2(self.fc(x))
 
 
@@ -84,6 +84,7 @@ def digits(batch_size: int, seed: int = 0):
 def run(name: str, base: nn.Module, epochs: int, time_steps: int, train_loader, test_loader) -> float:
     model = SNNWrapper(base, integrator="fdeint", alpha=FRACTIONAL_ORDER, multi_coefficient=None, learn_alpha=True, learn_coefficient=False)
     model._set_neuron_shapes(input_shape=(1, 8, 8))  # kept from the spikeDE script: a no-op here
+    print(f"{name}: {model.path}")  # both networks are chains: each layer runs once per batch
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.Adam(model.parameters(), lr=2e-3)
     data_time = torch.linspace(0, 1.0, time_steps + 1)
