@@ -45,7 +45,8 @@ class CNN(nn.Module):
 
 
 def sequential() -> nn.Module:
-    return nn.Sequential(nn.Linear(6, 12), LIFNeuron(2.0), nn.Sequential(nn.Linear(12, 4), nn.LeakyReLU(0.1)), LIFNeuron(2.0))
+    inner = nn.Sequential(nn.Linear(12, 4), nn.LeakyReLU(0.1))  # a container in the chain: traced through
+    return nn.Sequential(nn.Linear(6, 12), LIFNeuron(2.0), inner, LIFNeuron(2.0))
 
 
 NETS = {"sequential": (sequential, (6,)), "custom MLP": (MLP, (6,)), "CNN": (CNN, (1, 8, 8))}
