@@ -20,7 +20,7 @@ Spikes and final neuron states are the stepped path's, gradients equal to roundi
 :attr:`SNNWrapper.path` says which path a call takes (``"layer by layer"`` or ``"stepped:
 <reason>"``); ``SNNWrapper(..., layer_by_layer=False)`` always steps. Anything else steps: a
 forward with other operations, a module called twice, unknown or in-place layers, training-mode
-Dropout/BatchNorm, hooked neurons, the ``_adjoint`` integrators (:mod:`.chain`)::
+Dropout/BatchNorm/parametrized layers, hooked neurons, the ``_adjoint`` integrators (:mod:`.chain`)::
 
     model = SNNWrapper(nn.Sequential(nn.Linear(4, 8), LIFNeuron(), nn.Linear(8, 2), LIFNeuron()))
     out = model(torch.rand(16, 32, 4), torch.arange(16.0))

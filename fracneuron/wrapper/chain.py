@@ -12,8 +12,9 @@ The chain is found without running the network (a probe step would move BatchNor
 neuron state): :mod:`torch.fx` traces ``base.forward`` symbolically through the root and
 ``nn.Sequential`` containers, every other module a leaf. It is a chain when the graph is
 placeholder → call_module → … → output, each node using only the previous one, every module
-called once and time-distributable (:func:`module_reason`). Training flags (Dropout, BatchNorm),
-hooks and the input's dimensions are re-checked on every call (:meth:`Chain.reason`).
+called once and time-distributable (:func:`module_reason`). Training flags (Dropout, BatchNorm,
+parametrizations), hooks and the input's dimensions are re-checked on every call
+(:meth:`Chain.reason`). Hooks of the layers run once per call, on the ``[T·B, ...]`` samples.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import fx, nn
+from torch.nn.utils import parametrize
 
 from ..neuron import BaseNeuron
 
@@ -87,6 +89,8 @@ def _mode_reason(name: str, module: nn.Module) -> str | None:
         return f"{_label(name, module)} is in training mode (one random mask per call)"
     if isinstance(module, _BATCHNORM) and (module.training or module.running_mean is None):
         return f"{_label(name, module)} uses batch statistics (training mode or no running stats)"
+    if module.training and parametrize.is_parametrized(module):  # spectral_norm: a power iteration per call
+        return f"{_label(name, module)} is parametrized and in training mode (its weight may update per call)"
     return None
 
 

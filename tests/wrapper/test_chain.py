@@ -198,9 +198,10 @@ class Unknown(nn.Module):
         return x * 2.0
 
 
-def with_layer(layer: nn.Module, train: bool):
+def with_layer(layer, train: bool):
+    """A network with a fresh ``layer()`` after its first linear layer, in training mode or not."""
     def make():
-        net = nn.Sequential(nn.Linear(6, 12), layer, LIFNeuron(2.0), nn.Linear(12, 4), LIFNeuron(2.0))
+        net = nn.Sequential(nn.Linear(6, 12), layer(), LIFNeuron(2.0), nn.Linear(12, 4), LIFNeuron(2.0))
         return net.train(train)
     return make
 
@@ -211,10 +212,13 @@ STEPPED = {
     "module called twice": (Twice, {}, "Linear 'fc' is called twice"),
     "data-dependent control flow": (Branching, {}, "forward cannot be traced symbolically"),
     "extra argument": (ExtraArgument, {}, "forward takes 2 inputs, not one"),
-    "batchnorm training": (with_layer(nn.BatchNorm1d(12), True), {}, "BatchNorm1d '1' uses batch statistics"),
-    "dropout training": (with_layer(nn.Dropout(0.3), True), {}, "Dropout '1' is in training mode"),
-    "unknown layer": (with_layer(Unknown(), True), {}, "Unknown '1' is not a known time-distributable layer"),
-    "in-place activation": (with_layer(nn.ReLU(inplace=True), True), {}, "ReLU '1' works in place"),
+    "batchnorm training": (with_layer(lambda: nn.BatchNorm1d(12), True), {}, "BatchNorm1d '1' uses batch statistics"),
+    "dropout training": (with_layer(lambda: nn.Dropout(0.3), True), {}, "Dropout '1' is in training mode"),
+    "unknown layer": (with_layer(Unknown, True), {}, "Unknown '1' is not a known time-distributable layer"),
+    "in-place activation": (with_layer(lambda: nn.ReLU(inplace=True), True), {}, "ReLU '1' works in place"),
+    "spectral norm training": (
+        with_layer(lambda: nn.utils.parametrizations.spectral_norm(nn.Linear(12, 12)), True), {},
+        "ParametrizedLinear '1' is parametrized and in training mode"),
     "adjoint integrator": (MLP, {"integrator": "fdeint_adjoint"}, "integrator 'fdeint_adjoint' checkpoints each step"),
 }
 
@@ -262,6 +266,11 @@ def test_every_kind_of_known_layer_runs_layer_by_layer_as_stepping():
     layered, stepped = run(make, True, (1, 8, 8)), run(make, False, (1, 8, 8))
     assert stepped[1].sum() > 0 and (stepped[1] == 0).any()
     assert_same(layered, stepped)
+
+
+def test_a_parametrized_layer_in_eval_mode_runs_layer_by_layer():
+    make = with_layer(lambda: nn.utils.parametrizations.spectral_norm(nn.Linear(12, 12)), False)
+    assert_same(run(make, True), run(make, False))
 
 
 def test_a_replaced_module_is_traced_again():
