@@ -69,8 +69,9 @@ def _label(name: str, module: nn.Module) -> str:
 def module_reason(name: str, module: nn.Module) -> str | None:
     """Why ``module`` cannot run once on ``[T·B, ...]`` in place of T steps (``None``: it can),
     from its type and arguments; training flags are :meth:`Chain.reason`'s."""
-    if isinstance(module, BaseNeuron):
-        return None
+    if isinstance(module, BaseNeuron):  # multi_step runs its single_step, not a forward of its own
+        own = type(module).forward is not BaseNeuron.forward
+        return f"{_label(name, module)} has its own forward (stepped by calls)" if own else None
     kind = _kind(module)
     if kind is None:
         return f"{_label(name, module)} is not a known time-distributable layer"

@@ -327,6 +327,13 @@ def test_module_reason_names_the_layer_and_accepts_known_ones():
 
     assert module_reason("fc", MyLinear(2, 2)) == "MyLinear 'fc' is not a known time-distributable layer"
 
+    class Noisy(LIFNeuron):
+        def forward(self, x):
+            return super().forward(x + 0.1)
+
+    assert module_reason("lif", Noisy()) == "Noisy 'lif' has its own forward (stepped by calls)"
+    assert module_reason("lif", LIFNeuron()) is None
+
 
 def test_path_is_read_only_and_in_the_repr():
     model = fn.SNNWrapper(build(MLP), alpha=0.6)
