@@ -83,8 +83,6 @@ class SoeMemory(MemoryEngine):
         self.fit: SoeRates | None = None
         self._conv: ModeConvolution | None = None
         self._warned = False
-        # a fused sequence (fracneuron.neuron.fused) recorded its own graph and left the past without one
-        self.graph_cut = False
 
     # ------------------------------------------------------------ engine API
     def correction(self, u_prev: torch.Tensor, order: FractionalOrder) -> torch.Tensor:
@@ -108,10 +106,7 @@ class SoeMemory(MemoryEngine):
                 RuntimeWarning,
                 stacklevel=3,
             )
-        if self.graph_cut:
-            self.continue_graph(torch.is_grad_enabled() and u_prev.requires_grad)
-        c = step(conv, u_prev)
-        return c
+        return step(conv, u_prev)
 
     @property
     def has_graph(self) -> bool:
@@ -121,21 +116,8 @@ class SoeMemory(MemoryEngine):
 
     @property
     def convolution(self) -> ModeConvolution | None:
-        """The convolution in use (its kernel: ``fresh()`` gives a new sequence with it)."""
+        """The running sequence's convolution (its kernel: ``lag_weights``, ``fresh()``)."""
         return self._conv
-
-    def continue_graph(self, recording: bool) -> None:
-        """Warn when a recorded sequence continues a past whose graph a fused sequence cut."""
-        if self.graph_cut and recording:
-            warnings.warn(
-                "soe memory: this sequence continues one run on the fused multi-step path; the "
-                "gradient through the memory into the earlier call is cut, as by detach(). Call "
-                "detach() between chunks to make that explicit, pass the whole sequence in one "
-                "call, or set fused_multi_step=False on the neuron for the full graph.",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-        self.graph_cut = False
 
     def adjoint(self) -> "SoeMemory":
         new = self.spawn()
@@ -145,10 +127,9 @@ class SoeMemory(MemoryEngine):
         return new
 
     def reset(self) -> None:
-        self._conv, self.graph_cut = None, False
+        self._conv = None
 
     def detach(self) -> None:
-        self.graph_cut = False
         if self._conv is not None:
             self._conv = self._conv.continued(lambda t: t)
 

@@ -98,6 +98,19 @@ def test_fused_equals_stepped(cls, memory, alpha, reset, tau_learnable, dtype):
     assert torch.equal(fused.memory.state, stepped.memory.state)  # the running past, too
 
 
+@pytest.mark.parametrize("steps", [50, 100])
+@pytest.mark.parametrize("alpha", ["fixed", "learned_per_neuron"])
+@pytest.mark.parametrize("memory", ["exact", "soe"])
+def test_longer_sequences(memory, alpha, steps):
+    """Past the soe kernel's exact lags (its exponential tail in a short adjoint) and past the
+    short-sequence adjoint (the kernel run backward in time)."""
+    fused, stepped = pair(LIFNeuron, alpha, memory, tau_learnable=True, spk_reset="hard")
+    x = drive(steps=steps)
+    (s1, v1, g1), (s2, v2, g2) = run_both(fused, stepped, x)
+    assert torch.equal(s1, s2) and torch.equal(v1, v2)
+    assert_close_rel(g1, g2, 1e-12)
+
+
 @pytest.mark.parametrize("cls", [LIFNeuron, IFNeuron])
 def test_fused_step_size_and_surrogates(cls):
     """Off the unit grid (s = h^{α−1} ≠ 1, α learned: ∂s/∂α) and with other spike functions."""
@@ -264,3 +277,52 @@ def test_one_recorded_step_then_fused():
     (s1, v1, g1), (s2, v2, g2) = results
     assert torch.equal(s1, s2) and torch.equal(v1, v2)
     assert_close_rel(g1, g2, 1e-12)
+
+
+@pytest.mark.parametrize("memory", ["exact", "soe"])
+@pytest.mark.parametrize("alpha", ["fixed", "learned"])
+def test_graph_free_stretch_between_fused_calls(memory, alpha):
+    """A stretch run under ``no_grad`` (a fused call and single steps) between two recorded fused
+    calls: the later call's memory gradient still reaches the first call, as when stepping."""
+    results = []
+    for neuron in pair(LIFNeuron, alpha, memory):
+        x = drive(seed=7)
+        first = neuron(x[:8])
+        with torch.no_grad():
+            neuron.step_mode = "s"
+            [neuron(x_t) for x_t in x[8:11]]
+            neuron.step_mode = "m"
+            neuron(x[11:14])
+            neuron.step_mode = "s"
+            [neuron(x_t) for x_t in x[14:16]]
+            neuron.step_mode = "m"
+        last = neuron(x[16:])
+        loss = 0.0 * first.sum() + (last * torch.linspace(0, 1, SHAPE[-1], dtype=last.dtype)).sum() + neuron.v.square().sum()
+        results.append((last, grads(neuron, x, loss)))
+    (s1, g1), (s2, g2) = results
+    assert torch.equal(s1, s2)
+    assert g2["x"][:8].abs().sum() > 0  # only the memory carries it: the stretch has no graph
+    assert_close_rel(g1, g2, 1e-12)
+
+
+def test_recorded_single_step_after_a_fused_call_warns():
+    """A recorded 's' step continuing a fused call without detach(): the values continue exactly,
+    and the user is told that the memory's gradient into the fused call is cut."""
+    fused, stepped = pair(LIFNeuron, "fixed", "soe")
+    x = drive(seed=8)
+    outputs = []
+    for neuron in (fused, stepped):
+        head = neuron(x[:10])
+        neuron.step_mode = "s"
+        if neuron is fused:
+            with pytest.warns(RuntimeWarning, match="gradient through the fractional memory into that call is cut"):
+                tail = neuron(x[10])
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # once
+                neuron(x[11])
+        else:
+            tail = neuron(x[10])
+            neuron(x[11])
+        outputs.append((head, tail, neuron.v))
+    for a, b in zip(*outputs):
+        assert torch.equal(a, b)
