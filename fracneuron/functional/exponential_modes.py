@@ -125,19 +125,6 @@ class ModeConvolution:
         if self.block_start > 0:  # continuing mid-block (after detach or a move): redo the far part
             self._start_block(0)
 
-    def lag_weights(self, lags: int) -> torch.Tensor:
-        """ρ_1 … ρ_lags of the kernel in use, ``[lags, P]``, without a graph (a short sequence's
-        adjoint sums them directly, see :mod:`fracneuron.memory.sequence`)."""
-        k0, L = self.head, self.block
-        table = self.head_table.detach()  # table[i, l] = ρ_{i+k0−l}
-        near = torch.cat([table[0].flip(0), table[1:, 0]])  # ρ_1 … ρ_{k0+L−1}
-        if lags <= near.shape[0]:
-            return near[:lags]
-        # beyond: ρ_k = Σ_q a_q λ_q^{k−k0−1}, the powers in float64 as the decay tables
-        k = torch.arange(k0 + L, lags + 1, dtype=torch.float64, device=near.device)
-        powers = torch.exp(-(k - k0 - 1)[:, None] * self.rates.to(device=near.device, dtype=torch.float64)[None, :])
-        return torch.cat([near, powers.to(near.dtype) @ self.amp.detach()])
-
     # ------------------------------------------------------------- handles
     def fork(self) -> "ModeConvolution":
         """An independent handle on the same sequence (O(1): nothing it holds is written again)."""

@@ -88,7 +88,7 @@ class SequenceHistory:
             if isinstance(engine, ExactMemory):
                 return _ShortAdjoint(engine.kernel_weights(self.memory.order, T, grad_H).detach(), grad_H)
             if isinstance(engine, SoeMemory) and self.kernel is not None:
-                return _ShortAdjoint(self.kernel.lag_weights(T), grad_H)
+                return _ShortAdjoint(engine.lag_weights(self.kernel, T), grad_H)
         return _Adjoint(engine.adjoint(), self.memory)
 
     def replay(self, states: torch.Tensor) -> torch.Tensor:

@@ -119,6 +119,20 @@ class SoeMemory(MemoryEngine):
         """The running sequence's convolution (its kernel: ``lag_weights``, ``fresh()``)."""
         return self._conv
 
+    @staticmethod
+    def lag_weights(conv: ModeConvolution, lags: int) -> torch.Tensor:
+        """ρ_1 … ρ_lags of ``conv``'s kernel (weights set), ``[lags, P]``, without a graph: the
+        exact head and the block's tail as the convolution holds them, then Σ_q a_q λ_q^{k−k0−1}
+        (a short fused sequence's adjoint sums them directly, :mod:`fracneuron.memory.sequence`)."""
+        k0, L = conv.head, conv.block
+        table = conv.head_table.detach()  # table[i, l] = ρ_{i+k0−l}
+        near = torch.cat([table[0].flip(0), table[1:, 0]])  # ρ_1 … ρ_{k0+L−1}
+        if lags <= near.shape[0]:
+            return near[:lags]
+        k = torch.arange(k0 + L, lags + 1, dtype=torch.float64, device=near.device)  # powers in float64, as the tables
+        powers = torch.exp(-(k - k0 - 1)[:, None] * conv.rates.to(device=near.device, dtype=torch.float64)[None, :])
+        return torch.cat([near, powers.to(near.dtype) @ conv.amp.detach()])
+
     def adjoint(self) -> "SoeMemory":
         new = self.spawn()
         new.fit = self.fit

@@ -150,17 +150,3 @@ def test_forks_stay_independent_without_a_graph(engine):
             assert all(torch.equal(g, w) for g, w in zip(got, want))
             assert all(torch.equal(g, w) for g, w in zip(got_branch, want_branch))
 
-
-@pytest.mark.parametrize("order", sorted(ORDERS))
-def test_mode_convolution_lag_weights_are_its_impulse_response(order):
-    """``ModeConvolution.lag_weights`` (a short fused sequence's adjoint sums them directly): the
-    exact head, the block's tail and the exponential sum beyond it, as the convolution applies them."""
-    mem = memory("soe", order)
-    engine, T = mem.state.engine, 40  # past k0 + L − 1 = 6 lags: the formula's part too
-    impulse = [torch.ones(2, 3, dtype=F64)] + [torch.zeros(2, 3, dtype=F64)] * (T - 1)
-    with torch.no_grad():
-        response = torch.stack(run(mem, engine, impulse))  # c_m = ρ_m u_0
-        weights = engine.convolution.lag_weights(T)
-    assert weights.shape[0] == T and not weights.requires_grad
-    torch.testing.assert_close(weights.expand(T, 3), response[:, 0], rtol=1e-13, atol=1e-16)
-    torch.testing.assert_close(engine.convolution.lag_weights(5), weights[:5], rtol=0, atol=0)
