@@ -6,15 +6,19 @@ B = 32, N = 1024, input ~ N(0.3, 0.5²), loss = spike count, one forward+backwar
 
 * ``fused``:   the default path (:mod:`fracneuron.neuron.fused`: the generic sequence kernel, one
   autograd node per sequence);
+* ``lean``:    the same layer run one ``single_step`` at a time (one lean autograd node per step,
+  :mod:`fracneuron.neuron.lean`: what 'm' mode ran for ``exact`` and learned α before the fused
+  path took them);
 * ``stepped``: the same layer with ``fused_multi_step=False`` (every operation of every step
   recorded by autograd);
 
 ratios against ``stepped`` of the same row group, and the native α = 1 layer for scale. Each case
-runs in a fresh process, one torch thread by default. ``--against DIR`` adds, for ``soe`` fixed α,
+runs in a fresh process, one torch thread by default, the whole list ``--rounds`` times
+interleaved (median over rounds). ``--against DIR`` adds, for ``soe`` fixed α,
 the fused path of another checkout of fracneuron (DIR: its repository root, e.g. a checkout of an
 older commit), side by side in the same run. Usage::
 
-    python benchmarks/native_fused.py [--T 16 256] [--threads 1] [--against /path/to/checkout]
+    python benchmarks/native_fused.py [--T 16 256] [--threads 1] [--rounds 2] [--against /path/to/checkout]
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import cost_columns, measure, print_table  # noqa: E402
+from harness import cost_columns, measure_rounds, print_table  # noqa: E402
 
 CONFIGS = {
     "integer": dict(alpha=1.0, memory="exact"),
@@ -50,7 +54,7 @@ def case(config: str, path: str, T: int, B: int = 32, N: int = 1024, tree: str |
 
     def run():
         layer.reset()
-        spikes = layer(x)
+        spikes = torch.stack([layer.single_step(x_t) for x_t in x]) if path == "lean" else layer(x)
         spikes.sum().backward()
         x.grad = None
         layer.zero_grad(set_to_none=True)
@@ -64,22 +68,26 @@ def main() -> None:
     parser.add_argument("--T", type=int, nargs="+", default=[16, 256])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--against", default=None, help="repository root of another fracneuron checkout")
     args = parser.parse_args()
-    rows = []
+    cases = []  # (label, spec)
     for T in args.T:
-        native = measure("native_fused:case", dict(config="integer", path="fused", T=T), args.repeats, args.threads)
-        rows.append({"memory": "α = 1 (native)", "T": T, "path": "native", **cost_columns(native, native, "native")})
+        cases.append((("α = 1 (native)", T, "native"), dict(config="integer", path="fused", T=T)))
         for config in ("exact", "exact learned", "soe"):
-            runs = {path: measure("native_fused:case", dict(config=config, path=path, T=T), args.repeats, args.threads)
-                    for path in ("stepped", "fused")}
+            cases += [((config, T, path), dict(config=config, path=path, T=T)) for path in ("stepped", "lean", "fused")]
             if config == "soe" and args.against:
                 spec = dict(config=config, path="fused", T=T, tree=os.path.abspath(args.against))
-                runs["fused (--against)"] = measure("native_fused:case", spec, args.repeats, args.threads)
-            for path, result in runs.items():
-                row = {"memory": config, "T": T, "path": path, **cost_columns(result, runs["stepped"], "stepped")}
-                row["time / native"] = f"{result['time_s'] / native['time_s']:.2f}x"
-                rows.append({**row, "spike rate": result.get("spike rate", "")})
+                cases.append(((config, T, "fused (--against)"), spec))
+    results = dict(zip([label for label, _ in cases],
+                       measure_rounds("native_fused:case", [spec for _, spec in cases], args.repeats, args.threads, args.rounds)))
+    rows = []
+    for (config, T, path), result in results.items():
+        native = results[("α = 1 (native)", T, "native")]
+        stepped = results.get((config, T, "stepped"), native)
+        row = {"memory": config, "T": T, "path": path, **cost_columns(result, stepped, "stepped")}
+        row["time / native"] = f"{result['time_s'] / native['time_s']:.2f}x"
+        rows.append({**row, "spike rate": result.get("spike rate", "")})
     columns = ["memory", "T", "path", "fwd+bwd", "time / stepped", "time / native", "peak mem", "mem / stepped", "spike rate"]
     print_table(rows, columns)
 
