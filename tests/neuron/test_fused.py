@@ -326,3 +326,23 @@ def test_recorded_single_step_after_a_fused_call_warns():
         outputs.append((head, tail, neuron.v))
     for a, b in zip(*outputs):
         assert torch.equal(a, b)
+
+
+
+@pytest.mark.parametrize("memory", ["exact", "soe"])
+def test_initial_potential_with_a_graph(memory):
+    """``neuron.v`` set by the user with a graph before the first step: it is the anchor of the
+    history too; its gradient (and x's, α's, τ's) equal stepping's."""
+    results = []
+    v0 = (0.3 * torch.randn(SHAPE, generator=torch.Generator().manual_seed(9), dtype=torch.float64)).requires_grad_()
+    for neuron in pair(LIFNeuron, "learned", memory, tau_learnable=True, spk_reset="hard", v_reset=0.1):
+        x = drive(seed=9)
+        neuron.v = v0 * 1.0
+        assert can_fuse(neuron, x, BaseNeuron) == neuron.fused_multi_step
+        spikes = neuron(x)
+        named = {name: p for name, p in neuron.named_parameters() if p.requires_grad}
+        values = torch.autograd.grad(loss_of(spikes, neuron.v), [x, v0, *named.values()])
+        results.append((spikes, dict(zip(["x", "v0", *named], values))))
+    (s1, g1), (s2, g2) = results
+    assert torch.equal(s1, s2) and g2["v0"].abs().sum() > 0
+    assert_close_rel(g1, g2, 1e-12)
