@@ -149,4 +149,3 @@ def test_forks_stay_independent_without_a_graph(engine):
                 got_branch += run(mem, branch, w[None])
             assert all(torch.equal(g, w) for g, w in zip(got, want))
             assert all(torch.equal(g, w) for g, w in zip(got_branch, want_branch))
-
