@@ -28,7 +28,9 @@ memory's (learned α, coefficients) get Σ_n ⟨ḡH_n, ∂c_n/∂α + ∂s/∂�
 
 Protocols (duck-typed; this module imports nothing above ``functional``):
 
-* ``cell``: ``charge(x, v)``; ``threshold``; ``fire(z)`` and ``fire_slope(z)`` = σ'(z);
+* ``cell``: ``charge(x, v)``; optionally ``increment(x, v)`` = Δ = C − V as the cell's stepped
+  neuron computes it (then H = V + s·Δ + c is formed from it: C − V would round differently);
+  ``threshold``; ``fire(z)`` and ``fire_slope(z)`` = σ'(z);
   ``reset(H, S)`` and ``reset_partials(H, S)`` = (∂R/∂H, ∂R/∂S or ``None``);
   ``charge_partials()`` = (∂C/∂x, ∂C/∂V), numbers or tensors independent of x and V;
   ``params`` (tensors) and ``param_grads(x, V, ḡC)`` (their gradients).
@@ -84,12 +86,15 @@ def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
     theta, T = cell.threshold, x_seq.shape[0]
     scale = history.scale(x_seq)  # s depends on the dtype and device only: one per sequence
     pre_spike = spikes = None
+    increment = getattr(cell, "increment", None)
     for n, x in enumerate(x_seq.unbind(0)):
-        charged = cell.charge(x, v)
         # H and S go straight into the sequence's buffers (allocated at the first step, when
         # their shapes and dtypes are known): no per-step tensors to stack afterwards
         into = None if pre_spike is None else pre_spike[n]
-        H = fractional_potential(v, history.correction(v), scale, charged=charged, out=into)
+        if increment is None:
+            H = fractional_potential(v, history.correction(v), scale, charged=cell.charge(x, v), out=into)
+        else:  # the cell's stepped neuron adds its own increment (C − V would round otherwise)
+            H = fractional_potential(v, history.correction(v), scale, increment=increment(x, v), out=into)
         S = cell.fire(H - theta)
         if pre_spike is None:
             pre_spike = H.new_empty((T, *H.shape))
@@ -147,7 +152,7 @@ class _Sequence(torch.autograd.Function):
                 cell_grads = cell.param_grads(x_seq, states, grad_charged)
             if needs[4]:  # ∂L/∂s = Σ_n ⟨ḡH_n, Δ_n⟩, Δ_n = C_n − V_n
                 with torch.no_grad():
-                    increments = torch.stack([cell.charge(x, v) - v for x, v in zip(x_seq.unbind(0), states.unbind(0))])
+                    increments = torch.stack([_increment(cell, x, v) for x, v in zip(x_seq.unbind(0), states.unbind(0))])
                 grad_scale = _sum_to(grad_H * increments, scale)
         grad_corrections = grad_H if needs[3] else None
         grad_x = None
@@ -156,6 +161,12 @@ class _Sequence(torch.autograd.Function):
             grad_x = grad_H * gain if shared else _scaled_(grad_H, gain)
         return (grad_x, grad_v_init if needs[1] else None, scan.grad_anchor, grad_corrections, grad_scale,
                 None, None, None, None, *scan.grad_links, *cell_grads)
+
+
+def _increment(cell, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Δ = C − V of one step, or the cell's own ``increment(x, v)`` when it has one."""
+    increment = getattr(cell, "increment", None)
+    return cell.charge(x, v) - v if increment is None else increment(x, v)
 
 
 def _scaled_(t: torch.Tensor, k) -> torch.Tensor:

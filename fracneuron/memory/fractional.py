@@ -50,6 +50,31 @@ __all__ = ["FractionalMemory", "RUNAWAY"]
 RUNAWAY = 50
 
 
+def _check_links(state: FractionalState, v_prev: torch.Tensor) -> None:
+    """A step outside a fused call continues fused calls (``state.links``,
+    :mod:`fracneuron.functional.sequence`). Without a graph it keeps its place in the line of
+    links (a graph-free one, merged with the step before if that was one too), so a later fused
+    call's adjoint runs past it to the earlier calls. A recorded step stores their states as
+    constants, so the gradient through the memory into them stops there: say so, and let go of
+    the links (its graph now follows them: no fused call continues the state before ``detach()``)."""
+    if not torch.is_grad_enabled():
+        last = state.links[-1]
+        steps = 1 + (last.shape[0] if not last.requires_grad else 0)
+        place = v_prev.new_zeros(()).expand(steps, *v_prev.shape)
+        state.links = (*state.links[:-1], place) if not last.requires_grad else (*state.links, place)
+        return
+    state.links = ()
+    warnings.warn(
+        "a recorded single step continues a fused multi-step call of the same sequence without "
+        "detach(); the gradient through the fractional memory into that call is cut, as by "
+        "detach(). Call detach() in between to make that explicit, run the steps in 'm' mode "
+        "(fused calls continue each other with the full gradient), or turn the fused path off "
+        "(fused_multi_step=False) for the full graph.",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+
+
 class ExplicitGL:
     """The default stepper: explicit Grünwald–Letnikov on the memory's own state,
     H_n = v_{n-1} + s·h·f(v_{n-1}) + c_n. (It has the method protocol of
@@ -200,6 +225,8 @@ class FractionalMemory(nn.Module):
             state.set_anchor(v_prev)
         elif state.anchor.shape != v_prev.shape:
             state.engine.check_shape(v_prev)  # the engine's own message names the fix
+        if state.links:
+            _check_links(state, v_prev)
         state.since_cut += 1
         return state.engine.correction(state.deviation(v_prev), self.order)
 
@@ -277,6 +304,8 @@ class FractionalMemory(nn.Module):
             state.anchor = v_prev
         elif state.anchor.shape != v_prev.shape:
             state.engine.check_shape(v_prev)
+        if state.links:
+            _check_links(state, v_prev)
         state.since_cut += 1
         return self.stepper, self.stepper.prepare(v_prev, state.anchor)
 

@@ -53,7 +53,12 @@ class SequenceHistory:
         recording = torch.is_grad_enabled()
         #: the anchor, when an earlier call set it with a graph (it is then an input of this call)
         self.anchor = anchor if recording and not self.anchored and anchor.requires_grad else None
-        self.links = state.links if recording and not self.anchored else ()
+        # the earlier calls' links; the state holds none while this call's own steps advance it
+        # (a step outside a fused call adds its place to the line: FractionalMemory.advance)
+        self.earlier = () if self.anchored else state.links
+        state.links = ()
+        self.links = self.earlier if recording else ()
+        self.kernel = None  # a soe engine's convolution, once this call's first step set its weights
         learning = torch.is_grad_enabled()
         self.params = tuple(p for p in memory.parameters() if p.requires_grad) if learning else ()
         self.start = state.detached() if self.params else None  # where the replay begins
@@ -61,12 +66,16 @@ class SequenceHistory:
             state.engine.begin_recording()
 
     def record(self, link: torch.Tensor) -> None:
-        """Keep this call's states (with their graph) for the calls that continue the sequence."""
-        if link.requires_grad:
-            self.state.links = (*self.links, link)
+        """Keep this call's states (with their graph) for the calls that continue the sequence; a
+        call without a graph keeps its place after earlier links (a later call's adjoint runs past it)."""
+        if link.requires_grad or self.earlier:
+            self.state.links = (*self.earlier, link)
 
     def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
-        return self.memory.advance(self.state, v_prev)
+        c = self.memory.advance(self.state, v_prev)
+        if self.kernel is None:  # the soe kernel of this call (a detach() may replace the engine's)
+            self.kernel = getattr(self.state.engine, "convolution", None)
+        return c
 
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
         return self.memory.increment_scale(like)
@@ -74,9 +83,12 @@ class SequenceHistory:
     def adjoint(self, grad_H: torch.Tensor):
         """The kernel run backward in time over ``grad_H`` ([T, B, ...], filled from the end)."""
         engine, T = self.state.engine, grad_H.shape[0]
-        if isinstance(engine, ExactMemory) and T <= SHORT and not self.links:
+        if T <= SHORT and not self.links:
             # short: one product per step over the gradients already there, no stored copy
-            return _ShortAdjoint(engine.kernel_weights(self.memory.order, T, grad_H).detach(), grad_H)
+            if isinstance(engine, ExactMemory):
+                return _ShortAdjoint(engine.kernel_weights(self.memory.order, T, grad_H).detach(), grad_H)
+            if isinstance(engine, SoeMemory) and self.kernel is not None:
+                return _ShortAdjoint(engine.lag_weights(self.kernel, T), grad_H)
         return _Adjoint(engine.adjoint(), self.memory)
 
     def replay(self, states: torch.Tensor) -> torch.Tensor:

@@ -83,8 +83,6 @@ class SoeMemory(MemoryEngine):
         self.fit: SoeRates | None = None
         self._conv: ModeConvolution | None = None
         self._warned = False
-        # a fused sequence (fracneuron.neuron.fused) recorded its own graph and left the past without one
-        self.graph_cut = False
 
     # ------------------------------------------------------------ engine API
     def correction(self, u_prev: torch.Tensor, order: FractionalOrder) -> torch.Tensor:
@@ -108,10 +106,7 @@ class SoeMemory(MemoryEngine):
                 RuntimeWarning,
                 stacklevel=3,
             )
-        if self.graph_cut:
-            self.continue_graph(torch.is_grad_enabled() and u_prev.requires_grad)
-        c = step(conv, u_prev)
-        return c
+        return step(conv, u_prev)
 
     @property
     def has_graph(self) -> bool:
@@ -121,21 +116,22 @@ class SoeMemory(MemoryEngine):
 
     @property
     def convolution(self) -> ModeConvolution | None:
-        """The convolution in use (its kernel: ``fresh()`` gives a new sequence with it)."""
+        """The running sequence's convolution (its kernel: ``lag_weights``, ``fresh()``)."""
         return self._conv
 
-    def continue_graph(self, recording: bool) -> None:
-        """Warn when a recorded sequence continues a past whose graph a fused sequence cut."""
-        if self.graph_cut and recording:
-            warnings.warn(
-                "soe memory: this sequence continues one run on the fused multi-step path; the "
-                "gradient through the memory into the earlier call is cut, as by detach(). Call "
-                "detach() between chunks to make that explicit, pass the whole sequence in one "
-                "call, or set fused_multi_step=False on the neuron for the full graph.",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-        self.graph_cut = False
+    @staticmethod
+    def lag_weights(conv: ModeConvolution, lags: int) -> torch.Tensor:
+        """ρ_1 … ρ_lags of ``conv``'s kernel (weights set), ``[lags, P]``, without a graph: the
+        exact head and the block's tail as the convolution holds them, then Σ_q a_q λ_q^{k−k0−1}
+        (a short fused sequence's adjoint sums them directly, :mod:`fracneuron.memory.sequence`)."""
+        k0, L = conv.head, conv.block
+        table = conv.head_table.detach()  # table[i, l] = ρ_{i+k0−l}
+        near = torch.cat([table[0].flip(0), table[1:, 0]])  # ρ_1 … ρ_{k0+L−1}
+        if lags <= near.shape[0]:
+            return near[:lags]
+        k = torch.arange(k0 + L, lags + 1, dtype=torch.float64, device=near.device)  # powers in float64, as the tables
+        powers = torch.exp(-(k - k0 - 1)[:, None] * conv.rates.to(device=near.device, dtype=torch.float64)[None, :])
+        return torch.cat([near, powers.to(near.dtype) @ conv.amp.detach()])
 
     def adjoint(self) -> "SoeMemory":
         new = self.spawn()
@@ -145,10 +141,9 @@ class SoeMemory(MemoryEngine):
         return new
 
     def reset(self) -> None:
-        self._conv, self.graph_cut = None, False
+        self._conv = None
 
     def detach(self) -> None:
-        self.graph_cut = False
         if self._conv is not None:
             self._conv = self._conv.continued(lambda t: t)
 

@@ -30,8 +30,9 @@ Two ways to call a neuron:
   derivative of one step (reset included) for a solver that owns the state.
 
 Modules: :mod:`.base` (``BaseNeuron``: state, charge → fire → reset, refractoriness, traces),
-:mod:`.models` (IF, LIF, ALIF: their dv/dt), :mod:`.fused` (a whole LIF/IF sequence with
-``soe`` memory as one autograd node) and :mod:`.lean` (one LIF/IF step as one autograd node).
+:mod:`.models` (IF, LIF, ALIF: their dv/dt), :mod:`.fused` (a whole LIF/IF sequence as one
+autograd node, on the generic sequence kernel with :mod:`.cell`, the neuron's cell) and
+:mod:`.lean` (one LIF/IF step as one autograd node).
 """
 
 from .base import TRACE_UPDATES, BaseNeuron

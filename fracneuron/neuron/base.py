@@ -58,10 +58,11 @@ class BaseNeuron(nn.Module):
             y_n = y_{n-1} + (h/τ_t)(a S_n − y_{n-1}) (``"exponential"``, PySNN's: the Euler step
             of τ_t dy/dt = −y + a S); or y_n = a on a spike, else e^{−h/τ_t} y_{n-1}
             (``"nearest"``: only the latest spike counts). Read it as ``neuron.trace`` after a step.
-        fused_multi_step: in ``"m"`` mode, run LIF/IF neurons with ``soe`` memory and a fixed
-            order on the fused path (:mod:`fracneuron.neuron.fused`), and step the others with
-            the lean single step (:mod:`fracneuron.neuron.lean`); default ``True``. ``False``
-            records every operation of every step.
+        fused_multi_step: in ``"m"`` mode, run IF/LIF neurons with a fractional order on the
+            fused path (:mod:`fracneuron.neuron.fused`: the whole sequence as one autograd node,
+            any engine with an adjoint, fixed or learned α and τ), and step IF/LIF otherwise with
+            the lean single step (:mod:`fracneuron.neuron.lean`: one node per step); default
+            ``True``. ``False`` records every operation of every step.
     """
 
     #: the dv/dt the fused multi-step path knows (set by IF and LIF; ``fused_leak``: with a leak)
@@ -275,10 +276,17 @@ class BaseNeuron(nn.Module):
     def multi_step(self, x_seq: torch.Tensor) -> torch.Tensor:
         """``x_seq`` is ``[T, B, *features]``; returns spikes of the same shape.
 
-        LIF and IF neurons with ``soe`` memory and a fixed order run the sequence as one autograd
-        node with a hand-written backward (:mod:`fracneuron.neuron.fused`): the same values and
-        gradients, no per-step autograd graph, about 1.5x faster than stepping.
-        ``fused_multi_step = False`` steps instead.
+        IF and LIF neurons with a fractional order charged by explicit GL run the sequence as one
+        autograd node with a hand-written backward (:mod:`fracneuron.neuron.fused`, the generic
+        sequence kernel :func:`fracneuron.functional.sequence.fused_sequence`): ``exact``,
+        ``window`` or ``soe`` memory, a fixed or learned α (per layer, per neuron, multi-term), a
+        learned τ, soft or hard reset, ``detach_reset``; a call may continue an earlier one (after
+        ``detach()``, or without it: the memory's gradient reaches the earlier call). Spikes and
+        states are the stepped ones bit for bit, gradients equal to rounding. Everything else
+        steps (:meth:`single_step`, one step at a time): α = 1, ALIF, refractoriness, traces,
+        another scheme (``SNNWrapper``'s ``l1``, ``pred``, ``abm``, ``trap``), an engine without
+        an adjoint, a past recorded step by step with a graph (until ``detach()``), under
+        ``torch.compile``, or ``fused_multi_step = False``.
         """
         if x_seq.shape[0] == 0:  # no time steps: no spikes, the state is left as it was
             return torch.empty_like(x_seq)

@@ -1,7 +1,7 @@
 r"""Lean single step: one LIF/IF charge → fire → reset step as one autograd node.
 
-A stepped neuron (``step_mode="s"``, ``SNNWrapper``'s per-step calls, an ``exact`` multi-step
-sequence) records a dozen autograd nodes per step for the charge, the spike and the reset, and
+A stepped neuron (``step_mode="s"``, ``SNNWrapper``'s per-step calls, a multi-step sequence the
+fused path cannot take) records a dozen autograd nodes per step for the charge, the spike and the reset, and
 the backward walks each of them. When the whole input sequence is not known (the wrapper calls the
 network once per step), the step itself is what can be fused: here it runs without a graph — the
 neuron's own ``dv_dt``, :func:`~fracneuron.functional.fractional_potential`, ``fire`` and

@@ -88,6 +88,23 @@ def test_per_neuron_and_multi_term_kernels():
     assert torch.allclose(c, _direct(_fitted_kernel(mem, 60), us), atol=1e-13)
 
 
+@pytest.mark.parametrize("alpha", [0.45, torch.tensor([0.3, 0.6, 1.0]), [0.4, 0.9]])
+def test_lag_weights_are_the_fitted_kernel(alpha):
+    """``lag_weights`` (a short fused sequence's adjoint sums them): ρ_k = −ω̂_k over the exact
+    head, the block's tail and the exponential sum beyond, as the convolution applies them."""
+    coefficients = [1.0, 0.5] if isinstance(alpha, list) else None
+    mem = FractionalMemory(alpha, "soe", coefficients=coefficients, memory_options=SMALL)
+    us = torch.zeros(40, 2, 3, dtype=torch.float64)
+    us[0] = 1.0  # an impulse: c_m = ρ_m
+    c = _run(mem, us)
+    weights = SoeMemory.lag_weights(mem.engine.convolution, 40)
+    assert weights.shape[0] == 40 and not weights.requires_grad
+    kernel = _fitted_kernel(mem, 40).reshape(40, -1)
+    torch.testing.assert_close(weights, -kernel.to(weights.dtype), rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(weights.expand(40, 3), c[:, 0], rtol=1e-12, atol=1e-15)
+    assert torch.equal(SoeMemory.lag_weights(mem.engine.convolution, 5), weights[:5])
+
+
 @pytest.mark.parametrize("alpha", [0.3, 0.6, 0.9])
 def test_agrees_with_the_exact_engine_within_the_promised_bound(alpha):
     torch.manual_seed(2)
