@@ -57,6 +57,8 @@ class SequenceHistory:
         learning = torch.is_grad_enabled()
         self.params = tuple(p for p in memory.parameters() if p.requires_grad) if learning else ()
         self.start = state.detached() if self.params else None  # where the replay begins
+        #: the states V_0 … V_{T−1} the steps were given, for the replay (not computed again)
+        self.seen: list[torch.Tensor] | None = [] if self.params else None
         if learning:
             state.engine.begin_recording()
 
@@ -66,6 +68,8 @@ class SequenceHistory:
             self.state.links = (*self.links, link)
 
     def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
+        if self.seen is not None:
+            self.seen.append(v_prev.detach())
         return self.memory.advance(self.state, v_prev)
 
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
@@ -79,23 +83,27 @@ class SequenceHistory:
             return _ShortAdjoint(engine.kernel_weights(self.memory.order, T, grad_H).detach(), grad_H)
         return _Adjoint(engine.adjoint(), self.memory)
 
-    def replay(self, states: torch.Tensor) -> torch.Tensor:
-        """c_1 … c_T ([T, B, ...]) over the known ``states`` V_0 … V_{T−1} (constants), with the
-        graph of the kernel's weights to :attr:`params` (for a new ``soe`` or short ``exact``
-        sequence, a placeholder whose gradient gives the weights theirs: :mod:`fracneuron.memory.kernel_gradient`)."""
-        memory, state = self.memory, self.start.detached()
+    def replay(self) -> torch.Tensor:
+        """c_1 … c_T ([T, B, ...]) over the states V_0 … V_{T−1} that :meth:`correction` was
+        given (constants), with the graph of the kernel's weights to :attr:`params` (for a new
+        ``soe`` or short ``exact`` sequence, a placeholder whose gradient gives the weights theirs:
+        :mod:`fracneuron.memory.kernel_gradient`)."""
+        memory, state, seen = self.memory, self.start.detached(), self.seen
+        self.seen = None
+        engine = state.engine
         direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
-        if direct and isinstance(state.engine, SoeMemory):
-            return self._soe_link(state.engine, states)
-        if direct and isinstance(state.engine, ExactMemory) and states.shape[0] <= SHORT:
+        if direct and (isinstance(engine, SoeMemory) or (isinstance(engine, ExactMemory) and len(seen) <= SHORT)):
+            with torch.no_grad():  # u_n = V_n − V_0 (a new sequence: the anchor is V_0)
+                u = torch.stack(seen).sub_(seen[0])
+            if isinstance(engine, SoeMemory):
+                return self._soe_link(engine, u)
             with torch.enable_grad():
-                rho = state.engine.kernel_weights(memory.order, states.shape[0], states)
-                return exact_kernel_link(rho, states - states[0])
+                return exact_kernel_link(engine.kernel_weights(memory.order, len(seen), u), u)
         with torch.enable_grad():
-            return torch.stack([memory.advance(state, v) for v in states.detach().unbind(0)])
+            return torch.stack([memory.advance(state, v) for v in seen])
 
-    def _soe_link(self, engine: SoeMemory, states: torch.Tensor) -> torch.Tensor:
-        order, like = self.memory.order, states[0]
+    def _soe_link(self, engine: SoeMemory, u: torch.Tensor) -> torch.Tensor:
+        order, like = self.memory.order, u[0]
         fit = engine.fit_for(order)
         conv = ModeConvolution(fit.rates, engine.exact_lags, engine.block, like.shape, like.dtype, like.device)
         with torch.enable_grad():
@@ -104,7 +112,7 @@ class SequenceHistory:
                 near, amp = engine.kernel_weights(order, conv, like)
             finally:
                 engine.fit = previous
-            return soe_kernel_link(conv, near, amp, states - states[0])
+            return soe_kernel_link(conv, near, amp, u)
 
 
 class _ShortAdjoint:
