@@ -57,8 +57,10 @@ class SequenceHistory:
         learning = torch.is_grad_enabled()
         self.params = tuple(p for p in memory.parameters() if p.requires_grad) if learning else ()
         self.start = state.detached() if self.params else None  # where the replay begins
-        #: the states V_0 … V_{T−1} the steps were given, for the replay (not computed again)
-        self.seen: list[torch.Tensor] | None = [] if self.params else None
+        #: the states V_0 … V_{T−1} the steps were given, for the replay (not computed again): rows
+        #: of one buffer, grown by doubling (a tensor per step would be T objects for Python's GC)
+        self.seen: torch.Tensor | None = None
+        self.count = 0
         if learning:
             state.engine.begin_recording()
 
@@ -68,9 +70,18 @@ class SequenceHistory:
             self.state.links = (*self.links, link)
 
     def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
-        if self.seen is not None:
-            self.seen.append(v_prev.detach())
+        if self.params:
+            self._keep(v_prev.detach())
         return self.memory.advance(self.state, v_prev)
+
+    def _keep(self, v: torch.Tensor) -> None:
+        n = self.count
+        if self.seen is None:
+            self.seen = v.new_empty((16, *v.shape))
+        elif n == self.seen.shape[0]:
+            self.seen = torch.cat([self.seen, torch.empty_like(self.seen)])
+        self.seen[n].copy_(v)
+        self.count = n + 1
 
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
         return self.memory.increment_scale(like)
@@ -88,19 +99,18 @@ class SequenceHistory:
         given (constants), with the graph of the kernel's weights to :attr:`params` (for a new
         ``soe`` or short ``exact`` sequence, a placeholder whose gradient gives the weights theirs:
         :mod:`fracneuron.memory.kernel_gradient`)."""
-        memory, state, seen = self.memory, self.start.detached(), self.seen
-        self.seen = None
+        memory, state, seen, T = self.memory, self.start.detached(), self.seen[: self.count], self.count
+        self.seen, self.count = None, 0
         engine = state.engine
         direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
-        if direct and (isinstance(engine, SoeMemory) or (isinstance(engine, ExactMemory) and len(seen) <= SHORT)):
-            with torch.no_grad():  # u_n = V_n − V_0 (a new sequence: the anchor is V_0)
-                u = torch.stack(seen).sub_(seen[0])
+        if direct and (isinstance(engine, SoeMemory) or (isinstance(engine, ExactMemory) and T <= SHORT)):
+            u = seen.sub_(seen[0].clone())  # u_n = V_n − V_0 (a new sequence: the anchor is V_0)
             if isinstance(engine, SoeMemory):
                 return self._soe_link(engine, u)
             with torch.enable_grad():
-                return exact_kernel_link(engine.kernel_weights(memory.order, len(seen), u), u)
+                return exact_kernel_link(engine.kernel_weights(memory.order, T, u), u)
         with torch.enable_grad():
-            return torch.stack([memory.advance(state, v) for v in seen])
+            return torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
 
     def _soe_link(self, engine: SoeMemory, u: torch.Tensor) -> torch.Tensor:
         order, like = self.memory.order, u[0]
