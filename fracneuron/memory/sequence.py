@@ -58,9 +58,10 @@ class SequenceHistory:
         self.params = tuple(p for p in memory.parameters() if p.requires_grad) if learning else ()
         self.start = state.detached() if self.params else None  # where the replay begins
         #: the states V_0 … V_{T−1} the steps were given, for the replay (not computed again): rows
-        #: of one buffer, grown by doubling (a tensor per step would be T objects for Python's GC)
-        self.seen: torch.Tensor | None = None
-        self.count = 0
+        #: of a few buffers, each as large as all before it (a tensor per step would be T objects
+        #: for Python's GC; one buffer grown by copying costs a copy per doubling)
+        self.seen: list[torch.Tensor] = []
+        self.count = self.capacity = 0
         if learning:
             state.engine.begin_recording()
 
@@ -76,11 +77,12 @@ class SequenceHistory:
 
     def _keep(self, v: torch.Tensor) -> None:
         n = self.count
-        if self.seen is None:
-            self.seen = v.new_empty((16, *v.shape))
-        elif n == self.seen.shape[0]:
-            self.seen = torch.cat([self.seen, torch.empty_like(self.seen)])
-        self.seen[n].copy_(v)
+        if n == self.capacity:
+            size = max(16, self.capacity)
+            self.seen.append(v.new_empty((size, *v.shape)))
+            self.capacity += size
+        last = self.seen[-1]
+        last[n - self.capacity + last.shape[0]].copy_(v)
         self.count = n + 1
 
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
@@ -99,8 +101,9 @@ class SequenceHistory:
         given (constants), with the graph of the kernel's weights to :attr:`params` (for a new
         ``soe`` or short ``exact`` sequence, a placeholder whose gradient gives the weights theirs:
         :mod:`fracneuron.memory.kernel_gradient`)."""
-        memory, state, seen, T = self.memory, self.start.detached(), self.seen[: self.count], self.count
-        self.seen, self.count = None, 0
+        T, memory, state = self.count, self.memory, self.start.detached()
+        seen = (self.seen[0] if len(self.seen) == 1 else torch.cat(self.seen))[:T]
+        self.seen, self.count, self.capacity = [], 0, 0
         engine = state.engine
         direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
         if direct and (isinstance(engine, SoeMemory) or (isinstance(engine, ExactMemory) and T <= SHORT)):
