@@ -62,18 +62,20 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
     over the batch; ``g``, ``x`` as ``[·, B, F]``) or ``[stop − first, 1]`` (one kernel, summed over
     the neurons too).
 
-    Only the pairs at one of the lags, one product per lag (a product of all the pairs, batched
-    over the neurons, makes the framework run a tiny matrix product per neuron and discards the rest)."""
+    Per neuron, only the pairs at one of the lags, one product per lag (a product of all the pairs,
+    batched over the neurons, makes the framework run a tiny matrix product per neuron and discards
+    the rest); one kernel: one matrix product of all the pairs, added up by lag."""
+    I, J = g.shape[0], x.shape[0]
     out = g.new_zeros((stop - first, g.shape[2] if per_neuron else 1))
+    if not per_neuron:
+        pairs = g.reshape(I, -1) @ x.reshape(J, -1).t()  # ⟨g_i, x_j⟩, lag i + shift − j
+        lag = shift + torch.arange(I, device=g.device)[:, None] - torch.arange(J, device=g.device)[None, :]
+        keep = (lag >= first) & (lag < stop)
+        return out.index_add_(0, lag[keep] - first, pairs[keep].unsqueeze(1))
     for k in range(first, stop):
-        lo, hi = max(0, k - shift), min(g.shape[0], x.shape[0] + k - shift)  # the rows i of g
-        if hi <= lo:
-            continue
-        a, b = g[lo:hi], x[lo + shift - k : hi + shift - k]
-        if per_neuron:
-            torch.sum(a * b, (0, 1), out=out[k - first])
-        else:
-            out[k - first, 0] = torch.dot(a.reshape(-1), b.reshape(-1))
+        lo, hi = max(0, k - shift), min(I, J + k - shift)  # the rows i of g
+        if hi > lo:
+            torch.sum(g[lo:hi] * x[lo + shift - k : hi + shift - k], (0, 1), out=out[k - first])
     return out
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 
 from ..functional.exponential_modes import ModeConvolution
+from ..functional.per_neuron import weighted_rows
 from .fractional import FractionalMemory
 from .soe import SoeMemory
 from .exact import ExactMemory
@@ -143,8 +144,7 @@ class _ShortAdjoint:
         count = later.shape[0]
         if self.rho.shape[1] == 1:
             return torch.mv(later.reshape(count, -1).t(), self.rho[:count, 0]).reshape(g.shape)
-        rows = later.reshape(count, g.shape[0], -1)
-        return (rows * self.rho[:count, None, :]).sum(0).reshape(g.shape)
+        return weighted_rows(self.rho[:count], later.reshape(count, g.shape[0], -1)).reshape(g.shape)
 
 
 class _Adjoint:
