@@ -1,7 +1,7 @@
 r"""∂L/∂(kernel weights) of a whole new sequence, for a fused sequence's learned α.
 
-``exact`` (a short sequence): ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ from one product of all the gradients
-with all the states (O(T²·N), so for T ≤ :data:`SHORT` only). ``soe``, blockwise:
+``exact`` (a short sequence): ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ over all the pairs at lag k
+(:func:`lag_sums`; O(T²·N), so for T ≤ :data:`SHORT` only). ``soe``, blockwise:
 
 Over a known sequence u_0 … u_{T−1} (a new sequence: no earlier past) the soe correction of the
 step that records u_{n−1} is
@@ -10,12 +10,12 @@ step that records u_{n−1} is
 
 so, given ḡ_n = ∂L/∂c_n, ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ and ∂L/∂a_q = Σ_{k>k0} ∂L/∂ρ_k λ_q^{k−k0−1}.
 By blocks of L steps starting at m0 (as :mod:`fracneuron.functional.exponential_modes` runs the forward): the
-lags k ≤ k0 + L − 1 come from one product of the block's gradients with the k0 + L − 1 states
-before them, D[i, l] = ⟨ḡ_{m0+i}, u_{m0−k0+l}⟩ (lag k0 + i − l); the older states are in the modes
+lags k ≤ k0 + L − 1 come from the block's gradients and the k0 + L − 1 states before them, the
+pairs ⟨ḡ_{m0+i}, u_{m0−k0+l}⟩ at lag k0 + i − l (:func:`lag_sums`); the older states are in the modes
 M_q(m0) = Σ_{j<m0−k0} λ_q^{m0−k0−1−j} u_j, which add Σ_i λ_q^i ⟨ḡ_{m0+i}, M_q(m0)⟩ to ∂L/∂a_q and
 advance as M(m0+L) = λ^L M(m0) + Σ_l λ^{L−1−l} u_{m0−k0+l}. The sums run over the batch, and over
-the neurons too when the kernel is one per layer. Time O(T·(k0 + L + K)·N) in matrix products,
-instead of a recorded replay of every step.
+the neurons too when the kernel is one per layer. Time O(T·(k0 + L + K)·N), instead of a
+recorded replay of every step.
 
 :func:`soe_kernel_link` returns a placeholder ``[T, B, ...]`` whose gradient (ḡ) it turns into the
 weights' gradients, so autograd carries them on to α.
@@ -27,7 +27,7 @@ import torch
 
 from ..functional.exponential_modes import ModeConvolution
 
-__all__ = ["soe_kernel_link", "exact_kernel_link", "SHORT"]
+__all__ = ["soe_kernel_link", "exact_kernel_link", "lag_sums", "SHORT"]
 
 #: the longest new ``exact`` sequence whose weights' gradient is one product of all steps
 SHORT = 64
