@@ -108,7 +108,8 @@ class SequenceHistory:
         engine = state.engine
         direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
         if direct and (isinstance(engine, SoeMemory) or (isinstance(engine, ExactMemory) and T <= SHORT)):
-            u = seen.sub_(seen[0].clone())  # u_n = V_n − V_0 (a new sequence: the anchor is V_0)
+            # u_n = V_n − V_0 (a new sequence: the anchor is V_0; a fresh membrane of zeros: u = V)
+            u = seen.sub_(seen[0].clone()) if seen[0].any() else seen
             if isinstance(engine, SoeMemory):
                 return self._soe_link(engine, u)
             with torch.enable_grad():
