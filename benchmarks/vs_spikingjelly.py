@@ -18,9 +18,9 @@ Target (issue 3): inside the MLP, ``exact`` within 2x of ``native`` at T = 256.
 
 ``--cases issue13``: the bare-layer rows of issue 13 instead (one ``LIFNode(tau=2)``, B = 32,
 input ~ 1.5·U(0, 1), loss = spike count, one thread): ``exact`` at N = 1024, T = 16; ``soe`` at
-N = 256, T = 1024; each also with learned per-neuron α; every fractional row on the fused
-multi-step path and (``stepped``) with ``fused_multi_step = False``. Targets: fused / native
-≤ 1.3x (fixed α), ≤ 1.6x (learned α). Usage::
+N = 256, T = 1024; each also with a learned α, one per layer and one per neuron; every fractional
+row on the fused multi-step path and (``stepped``) with ``fused_multi_step = False``. Targets:
+fused / native ≤ 1.3x (fixed α), ≤ 1.6x (learned α). Usage::
 
     python benchmarks/vs_spikingjelly.py [--T 16 64 256] [--repeats 3] [--threads 2]
     python benchmarks/vs_spikingjelly.py --cases issue13 [--repeats 5]
@@ -95,15 +95,19 @@ def case(setting: str, variant: str, T: int, B: int = 32):
 
 #: issue 13: (memory, N, T) per row group; variants native / fused / stepped, fixed and learned α
 ISSUE13 = [("exact", 1024, 16), ("soe", 256, 1024)]
+#: (learn_alpha, per_neuron) of each row group, and its label
+ALPHAS = {(False, False): "0.6", (True, False): "learned per layer", (True, True): "learned per neuron"}
 
 
-def layer_case(memory: str, N: int, T: int, variant: str, learn: bool, B: int = 32):
-    """A bare fractional ``LIFNode`` layer (issue 13's rows); ``variant`` native, fused or stepped."""
+def layer_case(memory: str, N: int, T: int, variant: str, learn: bool, B: int = 32, per_neuron: bool | None = None):
+    """A bare fractional ``LIFNode`` layer (issue 13's rows); ``variant`` native, fused or stepped;
+    a learned α is one per neuron unless ``per_neuron=False`` (one per layer)."""
     torch.manual_seed(0)
     node = neuron.LIFNode(tau=2.0, step_mode="m")
     if variant != "native":
+        per_neuron = learn if per_neuron is None else per_neuron
         node = fracneuron.fractional(neuron.LIFNode)(
-            tau=2.0, step_mode="m", alpha=0.6, memory=memory, learn_alpha=learn, per_neuron=learn
+            tau=2.0, step_mode="m", alpha=0.6, memory=memory, learn_alpha=learn, per_neuron=per_neuron
         )
         node.fused_multi_step = variant == "fused"
     x = (1.5 * torch.rand(T, B, N)).requires_grad_()
@@ -114,18 +118,18 @@ def issue13(repeats: int, threads: int | None) -> None:
     rows = []
     for memory, N, T in ISSUE13:
         base = measure("vs_spikingjelly:layer_case", dict(memory=memory, N=N, T=T, variant="native", learn=False), repeats, threads or 1)
-        for learn in (False, True):
+        for learn, per_neuron in ALPHAS:
             for variant in ("native", "fused", "stepped"):
                 if variant == "native" and learn:
                     continue
-                spec = dict(memory=memory, N=N, T=T, variant=variant, learn=learn)
+                spec = dict(memory=memory, N=N, T=T, variant=variant, learn=learn, per_neuron=per_neuron)
                 r = base if variant == "native" else measure("vs_spikingjelly:layer_case", spec, repeats, threads or 1)
                 rows.append(
                     {
                         "memory": memory,
                         "N": N,
                         "T": T,
-                        "alpha": "learned per neuron" if learn else "0.6",
+                        "alpha": ALPHAS[(learn, per_neuron)],
                         "path": variant,
                         "fwd+bwd": fmt_time(r["time_s"]),
                         "time / native": ratio(r["time_s"], base["time_s"]),

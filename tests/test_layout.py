@@ -164,7 +164,6 @@ COVERED_ELSEWHERE = {
     "fracneuron/train/report.py": ("tests/train/test_runner.py", "a small run's metrics"),
     "fracneuron/wrapper/orders.py": ("tests/wrapper/test_snn_wrapper.py", "per-layer, multi-term and learnable orders"),
     "fracneuron/memory/sequence.py": ("tests/adapters/spikingjelly/test_fused.py", "a fused sequence's history: fused vs stepped, chunks"),
-    "fracneuron/memory/kernel_gradient.py": ("tests/adapters/spikingjelly/test_fused.py", "learned α on a new sequence: fused vs stepped gradients"),
     "fracneuron/train/layers.py": ("tests/train/test_tasks_models.py", "recurrent and conv layers in the three frameworks"),
     "fracneuron/train/recall.py": ("tests/train/test_tasks_data.py", "the recall generator: shapes, determinism for a seed"),
     "fracneuron/train/delay_sweep.py": ("tests/train/test_tasks_results.py", "the delay sweep and its plot, by --smoke"),

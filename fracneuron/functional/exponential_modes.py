@@ -46,8 +46,7 @@ once, O(T·N), like the ``exact`` engine.
 Layouts: states are stored flat, ``[rows, Q]`` with Q = batch·features; weights are
 ``inner [L−1, P]`` (reversed: inner[L−1−k] = ρ_k), ``head [L, k0, P]`` (head[i, l] =
 ρ_{i+k0−l}, the Hankel table of the k0 lags before a block) and ``amp [K, P]``, with P = 1 (one
-kernel per layer) or P = features (one per neuron, broadcast over the batch).
-"""
+kernel per layer) or P = features (one per neuron: :mod:`fracneuron.functional.per_neuron`)."""
 
 from __future__ import annotations
 
@@ -55,6 +54,7 @@ import copy
 
 import torch
 
+from .per_neuron import add_table, pair_sums, weighted_rows
 from .stored_history import PastStore
 
 __all__ = ["ModeConvolution", "step"]
@@ -172,7 +172,7 @@ class ModeConvolution:
         if self.per_neuron:
             scaled = self._neurons(self.modes) * amp.unsqueeze(1)
             far = torch.mm(self.powers, scaled.reshape(scaled.shape[0], -1), out=out)
-            self._neurons(far).add_(torch.einsum("ilf,lbf->ibf", table, self._neurons(before)))
+            add_table(self._neurons(far), table, self._neurons(before))
         else:  # one kernel per layer: fold a into the [L, K] table
             far = torch.mm(self.powers * amp.reshape(1, -1), self.modes, out=out)
             far.addmm_(table[:, :, 0], before)
@@ -185,7 +185,7 @@ class ModeConvolution:
             return self.far[0].clone()
         weights, x = self.inner[self.block - 1 - i :].detach(), self.rows(m - i, m)
         if self.per_neuron:
-            return torch.einsum("nf,nbf->bf", weights, self._neurons(x)).reshape(-1).add_(self.far[i])
+            return weighted_rows(weights, self._neurons(x)).reshape(-1).add_(self.far[i])
         return torch.addmv(self.far[i], x.t(), weights[:, 0])  # not a one-row mm: slow on CPU
 
     # ---------------------------------------------------------------- forward
@@ -269,7 +269,7 @@ class _Layout:
         """Σ over the batch (and the neurons, one kernel per layer) of a[r] ⊙ b[c] -> [R, C, P]
         (a [R, Q], b [C, Q]): the gradient of a weight that carries a's state into b's output."""
         if self.per_neuron:
-            return torch.einsum("rbf,cbf->rcf", self.neurons(a), self.neurons(b))
+            return pair_sums(self.neurons(a), self.neurons(b))
         return (a @ b.t()).unsqueeze(-1)
 
     def mode_dot(self, modes: torch.Tensor, adjoint: torch.Tensor) -> torch.Tensor:
@@ -288,7 +288,7 @@ def _flush_block(lay: _Layout, acc: _Accumulator, m0: int, first: bool, grads: l
     G = acc.block_grad
     before = acc.rows(m0 - k0, m0)
     if lay.per_neuron:
-        lay.neurons(before).add_(torch.einsum("ilf,ibf->lbf", table, lay.neurons(G)))
+        add_table(lay.neurons(before), table.transpose(0, 1), lay.neurons(G))
     else:
         before.addmm_(table[:, :, 0].t(), G)
     adjoint = acc.next_adjoint
@@ -318,7 +318,7 @@ def _input_grad(lay: _Layout, acc: _Accumulator, m: int, i: int) -> torch.Tensor
         return row.clone().reshape(lay.shape)
     weights, later = lay.inner_ascending[: lay.block - i], acc.block_grad[i:]
     if lay.per_neuron:
-        grad = torch.einsum("nf,nbf->bf", weights, lay.neurons(later)).reshape(-1).add_(row)
+        grad = weighted_rows(weights, lay.neurons(later)).reshape(-1).add_(row)
     else:
         grad = torch.addmv(row, later.t(), weights[:, 0])
     return grad.reshape(lay.shape)

@@ -39,8 +39,9 @@ Protocols (duck-typed; this module imports nothing above ``functional``):
   sequence's anchor when it is an input with a graph, else ``None``); ``links`` (the states of the
   earlier fused calls of the sequence, see below); ``adjoint(ḡH)`` (a fresh copy of the kernel with
   ``correction(g)``, fed ḡH_{T−1} … ḡH_0, which it may read from the buffer it is given);
-  ``params`` (α, coefficients) and ``replay(V)`` (the corrections over the known states with the
-  graph of the kernel's weights, or a placeholder whose gradient gives the weights theirs).
+  ``params`` (α, coefficients) and ``replay()`` (the corrections over the states ``correction``
+  was given, with the graph of the kernel's weights, or a placeholder whose gradient gives the
+  weights theirs).
 
 Continuing a sequence (chunks without ``detach``, SpikingJelly's memopt checkpointing): each call
 also returns its states V_0 … V_{T−1} as one tensor, a *link*, which the running state keeps; a
@@ -72,7 +73,7 @@ def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> 
     # are an input of the sequence's node, whose backward hands them ḡH (∂H_n/∂c_n = 1)
     corrections = scale = None
     if history.params:
-        corrections = history.replay(_states(cell, v_init, forward[0], forward[1]))
+        corrections = history.replay()
         scale = history.scale(x_seq)
         scale = scale if scale is not None and scale.requires_grad else None
     links = tuple(history.links)

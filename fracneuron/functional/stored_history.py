@@ -44,8 +44,9 @@ import torch
 
 __all__ = ["BLOCK", "PastStore", "Past", "step"]
 
-#: Steps per block when one kernel serves the whole layer (P = 1).
-BLOCK = 16
+#: Steps per block when one kernel serves the whole layer (P = 1); one-step blocks (a kernel per
+#: neuron) with fewer than FEW past values sum them element-wise.
+BLOCK, FEW = 16, 16
 
 
 class PastStore:
@@ -258,6 +259,8 @@ def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.
     R = r.shape[1]
     if u.shape[0] == 1 < r.shape[0]:  # one past row for several kernels: a matrix product
         return torch.mm(r[:, R - m + lo : R], store.rows(lo, m)[0])
+    if m - lo < FEW:  # (the CPU's batched product of so few terms is several times slower)
+        return (r[:, R - m + lo : R].unsqueeze(2) * store.rows(lo, m)).sum(1)
     return torch.bmm(r[:, R - m + lo : R].unsqueeze(1), store.rows(lo, m)).squeeze(1)
 
 

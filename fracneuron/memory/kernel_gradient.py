@@ -1,7 +1,7 @@
 r"""∂L/∂(kernel weights) of a whole new sequence, for a fused sequence's learned α.
 
-``exact`` (a short sequence): ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ from one product of all the gradients
-with all the states (O(T²·N), so for T ≤ :data:`SHORT` only). ``soe``, blockwise:
+``exact`` (a short sequence): ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ over all the pairs at lag k
+(:func:`lag_sums`; O(T²·N), so for T ≤ :data:`SHORT` only). ``soe``, blockwise:
 
 Over a known sequence u_0 … u_{T−1} (a new sequence: no earlier past) the soe correction of the
 step that records u_{n−1} is
@@ -10,12 +10,12 @@ step that records u_{n−1} is
 
 so, given ḡ_n = ∂L/∂c_n, ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ and ∂L/∂a_q = Σ_{k>k0} ∂L/∂ρ_k λ_q^{k−k0−1}.
 By blocks of L steps starting at m0 (as :mod:`fracneuron.functional.exponential_modes` runs the forward): the
-lags k ≤ k0 + L − 1 come from one product of the block's gradients with the k0 + L − 1 states
-before them, D[i, l] = ⟨ḡ_{m0+i}, u_{m0−k0+l}⟩ (lag k0 + i − l); the older states are in the modes
+lags k ≤ k0 + L − 1 come from the block's gradients and the k0 + L − 1 states before them, the
+pairs ⟨ḡ_{m0+i}, u_{m0−k0+l}⟩ at lag k0 + i − l (:func:`lag_sums`); the older states are in the modes
 M_q(m0) = Σ_{j<m0−k0} λ_q^{m0−k0−1−j} u_j, which add Σ_i λ_q^i ⟨ḡ_{m0+i}, M_q(m0)⟩ to ∂L/∂a_q and
 advance as M(m0+L) = λ^L M(m0) + Σ_l λ^{L−1−l} u_{m0−k0+l}. The sums run over the batch, and over
-the neurons too when the kernel is one per layer. Time O(T·(k0 + L + K)·N) in matrix products,
-instead of a recorded replay of every step.
+the neurons too when the kernel is one per layer. Time O(T·(k0 + L + K)·N), instead of a
+recorded replay of every step.
 
 :func:`soe_kernel_link` returns a placeholder ``[T, B, ...]`` whose gradient (ḡ) it turns into the
 weights' gradients, so autograd carries them on to α.
@@ -27,7 +27,7 @@ import torch
 
 from ..functional.exponential_modes import ModeConvolution
 
-__all__ = ["soe_kernel_link", "exact_kernel_link", "SHORT"]
+__all__ = ["soe_kernel_link", "exact_kernel_link", "lag_sums", "SHORT"]
 
 #: the longest new ``exact`` sequence whose weights' gradient is one product of all steps
 SHORT = 64
@@ -50,13 +50,33 @@ class _ExactKernel(torch.autograd.Function):
     def backward(ctx, grad):
         rho, u = ctx.saved_tensors
         T, B = u.shape[0], u.shape[1]
-        D = torch.einsum("nbf,jbf->njf", grad.reshape(T, B, -1), u.reshape(T, B, -1))  # ⟨ḡ_n, u_j⟩
-        lag = torch.arange(1, T + 1, device=u.device)[:, None] - torch.arange(T, device=u.device)[None, :]
-        valid = lag >= 1  # the step from u_n returns c with u_{n+1−k} at lag k
-        grad_rho = D.new_zeros((T + 1, D.shape[-1])).index_add_(0, lag[valid], D[valid])[1:]
-        if rho[0].numel() == 1:
-            grad_rho = grad_rho.sum(-1, keepdim=True)
+        per_neuron = rho[0].numel() != 1
+        # the step from u_n returns c with u_{n+1−k} at lag k: ḡ_{k−1} … ḡ_{T−1} against u_0 … u_{T−k}
+        grad_rho = lag_sums(grad.reshape(T, B, -1), u.reshape(T, B, -1), 1, 1, T + 1, per_neuron)
         return grad_rho.reshape(rho.shape), None
+
+
+def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int, per_neuron: bool) -> torch.Tensor:
+    r"""S[k − first] = Σ_i ⟨g_i, x_{i+shift−k}⟩ over the i (rows of ``g``) whose row i + shift − k
+    of ``x`` exists, for the lags k = first … stop − 1: ``[stop − first, F]`` (per neuron, summed
+    over the batch; ``g``, ``x`` as ``[·, B, F]``) or ``[stop − first, 1]`` (one kernel, summed over
+    the neurons too).
+
+    Per neuron, only the pairs at one of the lags, one product per lag (a product of all the pairs,
+    batched over the neurons, makes the framework run a tiny matrix product per neuron and discards
+    the rest); one kernel: one matrix product of all the pairs, added up by lag."""
+    I, J = g.shape[0], x.shape[0]
+    out = g.new_zeros((stop - first, g.shape[2] if per_neuron else 1))
+    if not per_neuron:
+        pairs = g.reshape(I, -1) @ x.reshape(J, -1).t()  # ⟨g_i, x_j⟩, lag i + shift − j
+        lag = shift + torch.arange(I, device=g.device)[:, None] - torch.arange(J, device=g.device)[None, :]
+        keep = (lag >= first) & (lag < stop)
+        return out.index_add_(0, lag[keep] - first, pairs[keep].unsqueeze(1))
+    for k in range(first, stop):
+        lo, hi = max(0, k - shift), min(I, J + k - shift)  # the rows i of g
+        if hi > lo:
+            torch.sum(g[lo:hi] * x[lo + shift - k : hi + shift - k], (0, 1), out=out[k - first])
+    return out
 
 
 def soe_kernel_link(conv: ModeConvolution, near: torch.Tensor, amp: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -76,46 +96,50 @@ class _SoeKernel(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
         near, amp, u = ctx.saved_tensors
-        grad_lag, grad_amp = _kernel_grads(ctx.conv, u, grad)
-        per_neuron = amp.shape[-1] != 1
-        if not per_neuron:
-            grad_lag, grad_amp = grad_lag.sum(-1, keepdim=True), grad_amp.sum(-1, keepdim=True)
+        grad_lag, grad_amp = _kernel_grads(ctx.conv, u, grad, amp.shape[-1] != 1)
         k0, W = ctx.conv.head, near.shape[0]
         grad_near = torch.zeros_like(near)
         grad_near[W - k0 : W] = grad_lag[1 : k0 + 1].flip(0)  # near[W − k] = ρ_k
         return grad_near, grad_amp, None, None
 
 
-def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(∂L/∂ρ_k for k = 0 … k0 + L − 1 (row 0 unused), ∂L/∂a), per neuron: [·, F]."""
+def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, per_neuron: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∂L/∂ρ_k for k = 0 … k0 + L − 1 (row 0 unused), ∂L/∂a): ``[·, F]`` per neuron, ``[·, 1]``
+    for one kernel."""
     T, B = u.shape[0], u.shape[1]
     k0, L = conv.head, conv.block
     u = u.reshape(T, B, -1)
     F = u.shape[2]
-    # the step from u_n returns c_{n+1} = Σ_k ρ_k u_{n+1−k}: output m = n + 1 (none at m = 0)
-    grad = torch.cat([grad.new_zeros((1, B, F)), grad.reshape(T, B, F)])
-    T += 1
+    # the step from u_n returns c_{n+1} = Σ_k ρ_k u_{n+1−k}: output m = n + 1 (none at m = 0), so
+    # output m's gradient is grad[m − 1]
+    grad = grad.reshape(T, B, F)
     powers, chunk, decay = conv.powers, conv.chunk, conv.decay  # [L, K], [K, L], [K, 1]
     K = powers.shape[1]
-    padded = torch.cat([u.new_zeros((k0 + L, B, F)), u])  # u_j at row j + k0 + L (zeros before u_0)
-    off = k0 + L
-    i = torch.arange(L, device=u.device)[:, None]
-    lag = k0 + i - torch.arange(k0 + L - 1, device=u.device)[None, :]  # [L, k0 + L − 1]
-    grad_lag = u.new_zeros((k0 + L, F))
-    grad_amp = u.new_zeros((K, F))
+    P = F if per_neuron else 1
+    grad_lag = u.new_zeros((k0 + L, P))
+    grad_amp = u.new_zeros((K, P))
     modes = u.new_zeros((K, B * F))
-    for m0 in range(0, T, L):
-        n = min(L, T - m0)
-        g = grad[m0 : m0 + n]
-        before = padded[off + m0 - k0 : off + m0 + n - 1]  # u_{m0−k0} … u_{m0+n−2}
-        D = torch.einsum("ibf,lbf->ilf", g, before)  # [n, k0 + n − 1, F]
-        lags = lag[:n, : k0 + n - 1]
-        valid = lags >= 1
-        grad_lag.index_add_(0, lags[valid], D[valid])
+    for m0 in range(0, T + 1, L):
+        n = min(L, T + 1 - m0)
+        lo = max(m0, 1)  # outputs lo … m0 + n − 1 (output 0 has none)
+        g = grad[lo - 1 : m0 + n - 1]
+        # lags 1 … k0 + L − 1 from the block's window: output m against u_{m−k}, m − k ≥ m0 − k0
+        first = max(0, m0 - k0)
+        grad_lag[1:] += lag_sums(g, u[first : m0 + n - 1], lo - first, 1, k0 + L, per_neuron)
         if m0 > 0:  # the modes: states older than the block's window
-            weighted = (powers[:n].t() @ g.reshape(n, -1)).reshape(K, B, F)
-            grad_amp += (modes.reshape(K, B, F) * weighted).sum(1)
-        if m0 + L < T:
-            modes = torch.addmm(modes * decay, chunk, padded[off + m0 - k0 : off + m0 - k0 + L].reshape(L, -1))
+            weighted = powers[lo - m0 : n].t() @ g.reshape(g.shape[0], -1)  # [K, B·F]
+            grad_amp += _dot(modes, weighted, B, per_neuron)
+        start = m0 - k0
+        if m0 + L <= T and start + L > 0:  # fold u_{m0−k0} … u_{m0−k0+L−1} in (those after u_0)
+            rows = u[max(start, 0) : start + L].reshape(-1, B * F)
+            modes = torch.addmm(modes * decay, chunk[:, max(0, -start) :], rows)
     grad_amp += powers[: L - 1].t() @ grad_lag[k0 + 1 : k0 + L]  # lags k0 < k < k0 + L: the tail
     return grad_lag, grad_amp
+
+
+def _dot(modes: torch.Tensor, weighted: torch.Tensor, B: int, per_neuron: bool) -> torch.Tensor:
+    """Σ over the batch (and the neurons, one kernel) of modes ⊙ weighted ([K, B·F]) -> [K, P]."""
+    if per_neuron:
+        K = modes.shape[0]
+        return (modes * weighted).reshape(K, B, -1).sum(1)
+    return (modes * weighted).sum(1, keepdim=True)

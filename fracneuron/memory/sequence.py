@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 
 from ..functional.exponential_modes import ModeConvolution
+from ..functional.per_neuron import weighted_rows
 from .fractional import FractionalMemory
 from .soe import SoeMemory
 from .exact import ExactMemory
@@ -62,6 +63,11 @@ class SequenceHistory:
         learning = torch.is_grad_enabled()
         self.params = tuple(p for p in memory.parameters() if p.requires_grad) if learning else ()
         self.start = state.detached() if self.params else None  # where the replay begins
+        #: the states V_0 … V_{T−1} the steps were given, for the replay (not computed again): rows
+        #: of a few buffers, each as large as all before it (a tensor per step would be T objects
+        #: for Python's GC; one buffer grown by copying costs a copy per doubling)
+        self.seen: list[torch.Tensor] = []
+        self.count = self.capacity = 0
         if learning:
             state.engine.begin_recording()
 
@@ -72,10 +78,22 @@ class SequenceHistory:
             self.state.links = (*self.earlier, link)
 
     def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
+        if self.params:
+            self._keep(v_prev.detach())
         c = self.memory.advance(self.state, v_prev)
         if self.kernel is None:  # the soe kernel of this call (a detach() may replace the engine's)
             self.kernel = getattr(self.state.engine, "convolution", None)
         return c
+
+    def _keep(self, v: torch.Tensor) -> None:
+        n = self.count
+        if n == self.capacity:
+            size = max(16, self.capacity)
+            self.seen.append(v.new_empty((size, *v.shape)))
+            self.capacity += size
+        last = self.seen[-1]
+        last[n - self.capacity + last.shape[0]].copy_(v)
+        self.count = n + 1
 
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
         return self.memory.increment_scale(like)
@@ -91,23 +109,28 @@ class SequenceHistory:
                 return _ShortAdjoint(engine.lag_weights(self.kernel, T), grad_H)
         return _Adjoint(engine.adjoint(), self.memory)
 
-    def replay(self, states: torch.Tensor) -> torch.Tensor:
-        """c_1 … c_T ([T, B, ...]) over the known ``states`` V_0 … V_{T−1} (constants), with the
-        graph of the kernel's weights to :attr:`params` (for a new ``soe`` or short ``exact``
-        sequence, a placeholder whose gradient gives the weights theirs: :mod:`fracneuron.memory.kernel_gradient`)."""
-        memory, state = self.memory, self.start.detached()
+    def replay(self) -> torch.Tensor:
+        """c_1 … c_T ([T, B, ...]) over the states V_0 … V_{T−1} that :meth:`correction` was
+        given (constants), with the graph of the kernel's weights to :attr:`params` (for a new
+        ``soe`` or short ``exact`` sequence, a placeholder whose gradient gives the weights theirs:
+        :mod:`fracneuron.memory.kernel_gradient`)."""
+        T, memory, state = self.count, self.memory, self.start.detached()
+        seen = (self.seen[0] if len(self.seen) == 1 else torch.cat(self.seen))[:T]
+        self.seen, self.count, self.capacity = [], 0, 0
+        engine = state.engine
         direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
-        if direct and isinstance(state.engine, SoeMemory):
-            return self._soe_link(state.engine, states)
-        if direct and isinstance(state.engine, ExactMemory) and states.shape[0] <= SHORT:
+        if direct and (isinstance(engine, SoeMemory) or (isinstance(engine, ExactMemory) and T <= SHORT)):
+            # u_n = V_n − V_0 (a new sequence: the anchor is V_0; a fresh membrane of zeros: u = V)
+            u = seen.sub_(seen[0].clone()) if seen[0].any() else seen
+            if isinstance(engine, SoeMemory):
+                return self._soe_link(engine, u)
             with torch.enable_grad():
-                rho = state.engine.kernel_weights(memory.order, states.shape[0], states)
-                return exact_kernel_link(rho, states - states[0])
+                return exact_kernel_link(engine.kernel_weights(memory.order, T, u), u)
         with torch.enable_grad():
-            return torch.stack([memory.advance(state, v) for v in states.detach().unbind(0)])
+            return torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
 
-    def _soe_link(self, engine: SoeMemory, states: torch.Tensor) -> torch.Tensor:
-        order, like = self.memory.order, states[0]
+    def _soe_link(self, engine: SoeMemory, u: torch.Tensor) -> torch.Tensor:
+        order, like = self.memory.order, u[0]
         fit = engine.fit_for(order)
         conv = ModeConvolution(fit.rates, engine.exact_lags, engine.block, like.shape, like.dtype, like.device)
         with torch.enable_grad():
@@ -116,7 +139,7 @@ class SequenceHistory:
                 near, amp = engine.kernel_weights(order, conv, like)
             finally:
                 engine.fit = previous
-            return soe_kernel_link(conv, near, amp, states - states[0])
+            return soe_kernel_link(conv, near, amp, u)
 
 
 class _ShortAdjoint:
@@ -134,8 +157,7 @@ class _ShortAdjoint:
         count = later.shape[0]
         if self.rho.shape[1] == 1:
             return torch.mv(later.reshape(count, -1).t(), self.rho[:count, 0]).reshape(g.shape)
-        rows = later.reshape(count, g.shape[0], -1)
-        return (rows * self.rho[:count, None, :]).sum(0).reshape(g.shape)
+        return weighted_rows(self.rho[:count], later.reshape(count, g.shape[0], -1)).reshape(g.shape)
 
 
 class _Adjoint:

@@ -1,0 +1,40 @@
+r"""Products of a kernel that is one per neuron with a batch of states, as element-wise sums.
+
+Weights are ``[·, F]`` (one value per neuron, broadcast over the batch), states ``[·, B, F]``.
+These are what the per-neuron ``soe`` and ``exact`` kernels need:
+
+    weighted_rows:   y = Σ_n w_n ⊙ x_n                                   ([n, F], [n, B, F] -> [B, F])
+    add_table:       out_i += Σ_l W_{i,l} ⊙ x_l                          ([I, J, F], [J, B, F] -> [I, B, F])
+    pair_sums:       D_{r,c} = Σ_b a_{r,b} ⊙ b_{c,b}                     ([R, B, F], [C, B, F] -> [R, C, F])
+
+Written as a few vectorised multiply-adds along the neurons: the same sums as an ``einsum`` with
+the neurons as its batch dimension, which the CPU runs as one tiny matrix product per neuron
+(copying each operand first) and which costs several times more.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["weighted_rows", "add_table", "pair_sums"]
+
+
+def weighted_rows(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Σ_n w[n] ⊙ x[n]: ``w`` [n, F], ``x`` [n, B, F] -> a new [B, F]."""
+    return (x * w.unsqueeze(1)).sum(0)
+
+
+def add_table(out: torch.Tensor, table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """out[i] += Σ_l table[i, l] ⊙ x[l] in place and returned: ``out`` [I, B, F], ``table``
+    [I, J, F], ``x`` [J, B, F]."""
+    for l in range(table.shape[1]):
+        out.addcmul_(table[:, l].unsqueeze(1), x[l])
+    return out
+
+
+def pair_sums(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """D[r, c] = Σ over the batch of a[r] ⊙ b[c]: ``a`` [R, B, F], ``b`` [C, B, F] -> [R, C, F]."""
+    out = a.new_empty((a.shape[0], b.shape[0], a.shape[2]))
+    for c in range(b.shape[0]):
+        torch.sum(a * b[c], 1, out=out[:, c])
+    return out

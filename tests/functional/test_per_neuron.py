@@ -1,0 +1,33 @@
+"""The per-neuron products (fracneuron.functional.per_neuron) against einsum, float64."""
+
+from __future__ import annotations
+
+import torch
+
+from fracneuron.functional.per_neuron import add_table, pair_sums, weighted_rows
+
+
+def random(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def test_weighted_rows():
+    w, x = random(5, 4, seed=1), random(5, 3, 4, seed=2)
+    torch.testing.assert_close(weighted_rows(w, x), torch.einsum("nf,nbf->bf", w, x), rtol=1e-14, atol=0)
+
+
+def test_add_table_adds_in_place():
+    out, table, x = random(6, 3, 4, seed=3), random(6, 5, 4, seed=4), random(5, 3, 4, seed=5)
+    want = out + torch.einsum("ilf,lbf->ibf", table, x)
+    got = add_table(out, table, x)
+    assert got is out
+    torch.testing.assert_close(got, want, rtol=1e-14, atol=1e-15)
+    # a transposed (non-contiguous) table, as the backward passes it
+    out2 = torch.zeros(5, 3, 4, dtype=torch.float64)
+    y = random(6, 3, 4, seed=6)
+    torch.testing.assert_close(add_table(out2, table.transpose(0, 1), y), torch.einsum("ilf,ibf->lbf", table, y), rtol=1e-14, atol=1e-15)
+
+
+def test_pair_sums():
+    a, b = random(6, 3, 4, seed=7), random(2, 3, 4, seed=8)
+    torch.testing.assert_close(pair_sums(a, b), torch.einsum("rbf,cbf->rcf", a, b), rtol=1e-14, atol=0)
