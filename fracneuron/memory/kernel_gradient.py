@@ -1,7 +1,8 @@
 r"""∂L/∂(kernel weights) of a whole new sequence, for a fused sequence's learned α.
 
-``exact`` (a short sequence): ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ over all the pairs at lag k
-(:func:`lag_sums`; O(T²·N), so for T ≤ :data:`SHORT` only). ``soe``, blockwise:
+``exact``: ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ over all the pairs at lag k (:func:`lag_sums`;
+O(T²·N) work: for one kernel per layer matrix products of blocks of rows, any T; for a kernel per
+neuron element-wise, for T ≤ :data:`SHORT` only). ``soe``, blockwise:
 
 Over a known sequence u_0 … u_{T−1} (a new sequence: no earlier past) the soe correction of the
 step that records u_{n−1} is
@@ -29,8 +30,11 @@ from ..functional.exponential_modes import ModeConvolution
 
 __all__ = ["soe_kernel_link", "exact_kernel_link", "lag_sums", "SHORT"]
 
-#: the longest new ``exact`` sequence whose weights' gradient is one product of all steps
+#: the longest new ``exact`` sequence with a kernel per neuron whose weights' gradient sums the
+#: pairs at each lag (one kernel per layer: any length, by matrix products)
 SHORT = 64
+#: rows of gradients whose pairs with the states one matrix product forms (one kernel per layer)
+PAIR_ROWS = 256
 
 
 def exact_kernel_link(rho: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -68,10 +72,18 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
     I, J = g.shape[0], x.shape[0]
     out = g.new_zeros((stop - first, g.shape[2] if per_neuron else 1))
     if not per_neuron:
-        pairs = g.reshape(I, -1) @ x.reshape(J, -1).t()  # ⟨g_i, x_j⟩, lag i + shift − j
-        lag = shift + torch.arange(I, device=g.device)[:, None] - torch.arange(J, device=g.device)[None, :]
-        keep = (lag >= first) & (lag < stop)
-        return out.index_add_(0, lag[keep] - first, pairs[keep].unsqueeze(1))
+        rows, columns = g.reshape(I, -1), x.reshape(J, -1)
+        for i0 in range(0, I, PAIR_ROWS):  # by blocks of rows: the pairs take O(PAIR_ROWS·T) memory
+            i1 = min(I, i0 + PAIR_ROWS)
+            j0, j1 = max(0, i0 + shift - stop + 1), min(J, i1 + shift - first)  # the x rows in reach
+            if j1 <= j0:
+                continue
+            pairs = rows[i0:i1] @ columns[j0:j1].t()  # ⟨g_i, x_j⟩, lag i + shift − j
+            i = torch.arange(i0, i1, device=g.device)[:, None]
+            lag = shift + i - torch.arange(j0, j1, device=g.device)[None, :]
+            keep = (lag >= first) & (lag < stop)
+            out.index_add_(0, lag[keep] - first, pairs[keep].unsqueeze(1))
+        return out
     for k in range(first, stop):
         lo, hi = max(0, k - shift), min(I, J + k - shift)  # the rows i of g
         if hi > lo:

@@ -112,14 +112,17 @@ class SequenceHistory:
     def replay(self) -> torch.Tensor:
         """c_1 … c_T ([T, B, ...]) over the states V_0 … V_{T−1} that :meth:`correction` was
         given (constants), with the graph of the kernel's weights to :attr:`params` (for a new
-        ``soe`` or short ``exact`` sequence, a placeholder whose gradient gives the weights theirs:
-        :mod:`fracneuron.memory.kernel_gradient`)."""
+        ``soe`` sequence, or a new ``exact`` one with one kernel per layer or of at most
+        :data:`~fracneuron.memory.kernel_gradient.SHORT` steps, a placeholder whose gradient gives
+        the weights theirs: :mod:`fracneuron.memory.kernel_gradient`)."""
         T, memory, state = self.count, self.memory, self.start.detached()
         seen = (self.seen[0] if len(self.seen) == 1 else torch.cat(self.seen))[:T]
         self.seen, self.count, self.capacity = [], 0, 0
         engine = state.engine
         direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
-        if direct and (isinstance(engine, SoeMemory) or (isinstance(engine, ExactMemory) and T <= SHORT)):
+        # exact: the pairs' sums are matrix products for one kernel, element-wise per neuron
+        exact = isinstance(engine, ExactMemory) and (T <= SHORT or not memory.order.per_neuron)
+        if direct and (isinstance(engine, SoeMemory) or exact):
             # u_n = V_n − V_0 (a new sequence: the anchor is V_0; a fresh membrane of zeros: u = V)
             u = seen.sub_(seen[0].clone()) if seen[0].any() else seen
             if isinstance(engine, SoeMemory):

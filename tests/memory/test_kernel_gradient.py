@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from fracneuron.functional.exponential_modes import ModeConvolution
+from fracneuron.memory import kernel_gradient
 from fracneuron.memory.kernel_gradient import exact_kernel_link, lag_sums, soe_kernel_link
 
 T, B, F = 41, 3, 4
@@ -30,7 +31,10 @@ def assert_close_rel(got, want, rel=1e-12):
 
 @pytest.mark.parametrize("per_neuron", [False, True])
 @pytest.mark.parametrize("shift", [0, 1, 3])
-def test_lag_sums_are_the_pairs_at_each_lag(per_neuron, shift):
+@pytest.mark.parametrize("pair_rows", [256, 2, 3])
+def test_lag_sums_are_the_pairs_at_each_lag(per_neuron, shift, pair_rows, monkeypatch):
+    # pair_rows: one kernel's pairs are formed by blocks of rows (2, 3: many blocks, one ragged)
+    monkeypatch.setattr(kernel_gradient, "PAIR_ROWS", pair_rows)
     g, x = random(7, B, F, seed=1), random(9, B, F, seed=2)
     got = lag_sums(g, x, shift, 1, 12, per_neuron)
     want = torch.zeros_like(got)
