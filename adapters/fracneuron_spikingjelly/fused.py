@@ -72,7 +72,7 @@ def run_fused(node, inputs: tuple, states: tuple) -> tuple:
     new_states = list(states)
     slot = node._frac_slot()
     state = new_states[slot] = node._frac_state_in(states[slot])
-    history = SequenceHistory(node.memory, state)
+    history = SequenceHistory(node.memory, state, x_seq.shape[0])
     spikes, new_states[0], link = fused_sequence(cell_for(node), history, x_seq, v)
     history.record(link)
     return (spikes,), tuple(new_states)

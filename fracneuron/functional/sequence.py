@@ -122,7 +122,11 @@ class _Sequence(torch.autograd.Function):
         ctx.set_materialize_grads(False)  # an output the loss does not use (the link) costs nothing
         ctx.cell, ctx.history, ctx.sizes = cell, history, sizes
         ctx.link_sizes = [link.shape[0] for link in rest[: sizes[1]]]
-        ctx.save_for_backward(x_seq, v_init, pre_spike, spikes)
+        first = 9 + sizes[1]  # the cell's parameters' positions in the inputs
+        # x is read again only for the gradients of the cell's parameters and of s(α): otherwise
+        # keep an empty tensor of its dtype (s's) instead of holding the whole sequence's input
+        reads_x = any(ctx.needs_input_grad[first:]) or ctx.needs_input_grad[4]
+        ctx.save_for_backward(x_seq if reads_x else x_seq.new_empty(0), v_init, pre_spike, spikes)
         # the link's values are never read (a later call reads the engine's stored past): it only
         # carries the gradient, so it is an expanded zero that costs no memory
         link = pre_spike.new_zeros(()).expand(pre_spike.shape)

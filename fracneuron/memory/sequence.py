@@ -47,7 +47,7 @@ def can_run_sequence(memory: FractionalMemory, state: FractionalState | None) ->
 class SequenceHistory:
     """``memory``'s history for one fused call that advances ``state`` (see the module docstring)."""
 
-    def __init__(self, memory: FractionalMemory, state: FractionalState) -> None:
+    def __init__(self, memory: FractionalMemory, state: FractionalState, steps: int | None = None) -> None:
         self.memory, self.state = memory, state
         self.anchored = state.anchor is None or state.engine.steps == 0
         anchor = state.anchor
@@ -68,6 +68,7 @@ class SequenceHistory:
         #: for Python's GC; one buffer grown by copying costs a copy per doubling)
         self.seen: list[torch.Tensor] = []
         self.count = self.capacity = 0
+        self.steps = steps  # the call's length, when known: one buffer of exactly that many rows
         if learning:
             state.engine.begin_recording()
 
@@ -88,7 +89,7 @@ class SequenceHistory:
     def _keep(self, v: torch.Tensor) -> None:
         n = self.count
         if n == self.capacity:
-            size = max(16, self.capacity)
+            size = self.steps if n == 0 and self.steps else max(16, self.capacity)
             self.seen.append(v.new_empty((size, *v.shape)))
             self.capacity += size
         last = self.seen[-1]

@@ -87,7 +87,7 @@ def fused_sequence(neuron, x_seq: torch.Tensor) -> torch.Tensor:
     order = memory.order
     if order.per_neuron and not order.is_materialized:
         order.materialize(v_init.shape[1:])  # its parameter must exist before the sequence's node
-    history = SequenceHistory(memory, memory.state)
+    history = SequenceHistory(memory, memory.state, x_seq.shape[0])
     spikes, neuron.v, link = run_sequence(NeuronCell(neuron), history, x_seq, v_init)
     history.record(link)
     return spikes
