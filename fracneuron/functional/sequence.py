@@ -39,9 +39,9 @@ Protocols (duck-typed; this module imports nothing above ``functional``):
   sequence's anchor when it is an input with a graph, else ``None``); ``links`` (the states of the
   earlier fused calls of the sequence, see below); ``adjoint(ḡH)`` (a fresh copy of the kernel with
   ``correction(g)``, fed ḡH_{T−1} … ḡH_0, which it may read from the buffer it is given);
-  ``params`` (α, coefficients) and ``replay()`` (the corrections over the states ``correction``
-  was given, with the graph of the kernel's weights, or a placeholder whose gradient gives the
-  weights theirs).
+  ``params`` (α, coefficients) and ``replay()``: an object with ``inputs`` (the kernel's weights
+  over the states ``correction`` was given, or its corrections, with α's graph) and ``grads(ḡH)``
+  (their gradients; called before ḡH's buffer becomes ∂L/∂x).
 
 Continuing a sequence (chunks without ``detach``, SpikingJelly's memopt checkpointing): each call
 also returns its states V_0 … V_{T−1} as one tensor, a *link*, which the running state keeps; a
@@ -69,17 +69,19 @@ def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> 
     call when a later call continues the sequence."""
     with torch.no_grad():
         forward = _forward_steps(cell, history, x_seq, v_init)
-    # the memory's parameters (α): its corrections c_n(α) over the known states, with their graph,
-    # are an input of the sequence's node, whose backward hands them ḡH (∂H_n/∂c_n = 1)
-    corrections = scale = None
+    # the memory's parameters (α): the kernel's weights (or its corrections c_n(α) over the known
+    # states), with their graph, are inputs of the sequence's node, whose backward gives them
+    # their gradient from ḡH (∂H_n/∂c_n = 1)
+    replay = scale = None
     if history.params:
-        corrections = history.replay()
+        replay = history.replay()
         scale = history.scale(x_seq)
         scale = scale if scale is not None and scale.requires_grad else None
     links = tuple(history.links)
-    sizes = (len(cell.params), len(links))
-    extra = (history.anchor, corrections, scale)
-    return _Sequence.apply(x_seq, v_init, *extra, forward, cell, history, sizes, *links, *cell.params)
+    kernel = () if replay is None else replay.inputs
+    sizes = (len(cell.params), len(links), len(kernel))
+    return _Sequence.apply(x_seq, v_init, history.anchor, scale, forward, cell, history, replay, sizes,
+                           *links, *kernel, *cell.params)
 
 
 def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
@@ -113,19 +115,20 @@ def _states(cell, v_init: torch.Tensor, pre_spike: torch.Tensor, spikes: torch.T
 
 
 class _Sequence(torch.autograd.Function):
-    """(x_seq, v_init, anchor, corrections(α), scale(α), (H, S, V_T), cell, history,
-    (n_cell_params, n_links), *links, *cell_params) -> (spikes, V_T, link)."""
+    """(x_seq, v_init, anchor, scale(α), (H, S, V_T), cell, history, replay (the memory's
+    :class:`~fracneuron.memory.sequence.KernelReplay` or ``None``), (n_cell_params, n_links,
+    n_kernel), *links, *kernel (the replay's inputs), *cell_params) -> (spikes, V_T, link)."""
 
     @staticmethod
-    def forward(ctx, x_seq, v_init, anchor, corrections, scale, forward, cell, history, sizes, *rest):
+    def forward(ctx, x_seq, v_init, anchor, scale, forward, cell, history, replay, sizes, *rest):
         pre_spike, spikes, v_last = forward  # run just before, without a graph
         ctx.set_materialize_grads(False)  # an output the loss does not use (the link) costs nothing
-        ctx.cell, ctx.history, ctx.sizes = cell, history, sizes
+        ctx.cell, ctx.history, ctx.replay, ctx.sizes = cell, history, replay, sizes
         ctx.link_sizes = [link.shape[0] for link in rest[: sizes[1]]]
-        first = 9 + sizes[1]  # the cell's parameters' positions in the inputs
+        first = 9 + sizes[1] + sizes[2]  # the cell's parameters' positions in the inputs
         # x is read again only for the gradients of the cell's parameters and of s(α): otherwise
         # keep an empty tensor of its dtype (s's) instead of holding the whole sequence's input
-        reads_x = any(ctx.needs_input_grad[first:]) or ctx.needs_input_grad[4]
+        reads_x = any(ctx.needs_input_grad[first:]) or ctx.needs_input_grad[3]
         ctx.save_for_backward(x_seq if reads_x else x_seq.new_empty(0), v_init, pre_spike, spikes)
         # the link's values are never read (a later call reads the engine's stored past): it only
         # carries the gradient, so it is an expanded zero that costs no memory
@@ -137,7 +140,7 @@ class _Sequence(torch.autograd.Function):
     def backward(ctx, grad_spikes, grad_v_last, grad_states):
         x_seq, v_init, pre_spike, spikes = ctx.saved_tensors
         cell, history = ctx.cell, ctx.history
-        n_cell, n_links = ctx.sizes
+        n_cell, n_links, n_kernel = ctx.sizes
         scale = history.scale(x_seq)
         scale_value = None if scale is None else scale.detach()
         dx, dv = cell.charge_partials()
@@ -147,25 +150,25 @@ class _Sequence(torch.autograd.Function):
         needs = ctx.needs_input_grad
         scan = _AdjointScan(history, keep, ctx.link_sizes, needs[1], needs[2])
         grad_H, grad_v_init = scan.run(cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states)
-        first = 9 + n_links  # the cell's parameters' positions in the inputs
+        first = 9 + n_links + n_kernel  # the cell's parameters' positions in the inputs
         cell_grads = [None] * (len(needs) - first)
         grad_scale = None
-        if any(needs[first:]) or needs[4]:
+        if any(needs[first:]) or needs[3]:
             states = _states(cell, v_init, pre_spike, spikes)
             if any(needs[first:]):
                 grad_charged = grad_H if scale_value is None else grad_H * scale_value
                 cell_grads = cell.param_grads(x_seq, states, grad_charged)
-            if needs[4]:  # ∂L/∂s = Σ_n ⟨ḡH_n, Δ_n⟩, Δ_n = C_n − V_n
+            if needs[3]:  # ∂L/∂s = Σ_n ⟨ḡH_n, Δ_n⟩, Δ_n = C_n − V_n
                 with torch.no_grad():
                     increments = torch.stack([_increment(cell, x, v) for x, v in zip(x_seq.unbind(0), states.unbind(0))])
                 grad_scale = _sum_to(grad_H * increments, scale)
-        grad_corrections = grad_H if needs[3] else None
-        grad_x = None
-        if needs[0]:  # ḡx = gain·ḡH, in ḡH's own buffer when nothing else reads it (no new [T, ...])
-            shared = grad_corrections is not None or grad_scale is not None or any(needs[first:])
-            grad_x = grad_H * gain if shared else _scaled_(grad_H, gain)
-        return (grad_x, grad_v_init if needs[1] else None, scan.grad_anchor, grad_corrections, grad_scale,
-                None, None, None, None, *scan.grad_links, *cell_grads)
+        kernel_grads = [None] * n_kernel
+        if any(needs[9 + n_links : first]):  # ∂c_n/∂(weights) from ḡH, before its buffer is reused
+            kernel_grads = ctx.replay.grads(grad_H)
+        # ḡx = gain·ḡH in ḡH's own buffer: every other gradient that reads ḡH is computed by now
+        grad_x = _scaled_(grad_H, gain) if needs[0] else None
+        return (grad_x, grad_v_init if needs[1] else None, scan.grad_anchor, grad_scale,
+                None, None, None, None, None, *scan.grad_links, *kernel_grads, *cell_grads)
 
 
 def _increment(cell, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

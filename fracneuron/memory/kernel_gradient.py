@@ -18,8 +18,9 @@ advance as M(m0+L) = λ^L M(m0) + Σ_l λ^{L−1−l} u_{m0−k0+l}. The sums ru
 the neurons too when the kernel is one per layer. Time O(T·(k0 + L + K)·N), instead of a
 recorded replay of every step.
 
-:func:`soe_kernel_link` returns a placeholder ``[T, B, ...]`` whose gradient (ḡ) it turns into the
-weights' gradients, so autograd carries them on to α.
+:func:`exact_kernel_grad` and :func:`soe_kernel_grads` run inside the fused sequence's backward (ḡ
+is its ḡH, before that buffer becomes ∂L/∂x); the sequence's node hands their results to the
+weights, whose graph carries them on to α.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 
 from ..functional.exponential_modes import ModeConvolution
 
-__all__ = ["soe_kernel_link", "exact_kernel_link", "lag_sums", "SHORT"]
+__all__ = ["soe_kernel_grads", "exact_kernel_grad", "lag_sums", "SHORT"]
 
 #: the longest new ``exact`` sequence with a kernel per neuron whose weights' gradient sums the
 #: pairs at each lag (one kernel per layer: any length, by matrix products)
@@ -37,27 +38,14 @@ SHORT = 64
 PAIR_ROWS = 256
 
 
-def exact_kernel_link(rho: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """A ``[T, B, ...]`` tensor (zeros) whose gradient ḡ gives ``rho`` (ρ_1 … ρ_T as ``[T, *A]``,
-    A: α's per-neuron shape or 1, with α's graph) its gradient over the states ``u``."""
-    return _ExactKernel.apply(rho, u.detach())
-
-
-class _ExactKernel(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, rho, u):
-        ctx.save_for_backward(rho, u)
-        return u.new_zeros(()).expand(u.shape)
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad):
-        rho, u = ctx.saved_tensors
-        T, B = u.shape[0], u.shape[1]
-        per_neuron = rho[0].numel() != 1
-        # the step from u_n returns c with u_{n+1−k} at lag k: ḡ_{k−1} … ḡ_{T−1} against u_0 … u_{T−k}
-        grad_rho = lag_sums(grad.reshape(T, B, -1), u.reshape(T, B, -1), 1, 1, T + 1, per_neuron)
-        return grad_rho.reshape(rho.shape), None
+def exact_kernel_grad(rho: torch.Tensor, u: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """∂L/∂ρ (``rho``'s shape: ρ_1 … ρ_T as ``[T, *A]``, A: α's per-neuron shape or 1) of the
+    corrections c over the states ``u`` (``[T, B, ...]``), given their gradient ``grad``."""
+    T, B = u.shape[0], u.shape[1]
+    per_neuron = rho[0].numel() != 1
+    # the step from u_n returns c with u_{n+1−k} at lag k: ḡ_{k−1} … ḡ_{T−1} against u_0 … u_{T−k}
+    grad_rho = lag_sums(grad.reshape(T, B, -1), u.reshape(T, B, -1), 1, 1, T + 1, per_neuron)
+    return grad_rho.reshape(rho.shape)
 
 
 def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int, per_neuron: bool) -> torch.Tensor:
@@ -91,28 +79,16 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
     return out
 
 
-def soe_kernel_link(conv: ModeConvolution, near: torch.Tensor, amp: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """A ``[T, B, ...]`` tensor (zeros) whose gradient ḡ gives ``near`` and ``amp`` (the kernel of
-    :meth:`ModeConvolution.set_weights`, with α's graph) their gradients over the states ``u``."""
-    return _SoeKernel.apply(near, amp, u.detach(), conv)
-
-
-class _SoeKernel(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, near, amp, u, conv):
-        ctx.conv = conv
-        ctx.save_for_backward(near, amp, u)
-        return u.new_zeros(()).expand(u.shape)
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad):
-        near, amp, u = ctx.saved_tensors
-        grad_lag, grad_amp = _kernel_grads(ctx.conv, u, grad, amp.shape[-1] != 1)
-        k0, W = ctx.conv.head, near.shape[0]
-        grad_near = torch.zeros_like(near)
-        grad_near[W - k0 : W] = grad_lag[1 : k0 + 1].flip(0)  # near[W − k] = ρ_k
-        return grad_near, grad_amp, None, None
+def soe_kernel_grads(
+    conv: ModeConvolution, near: torch.Tensor, amp: torch.Tensor, u: torch.Tensor, grad: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∂L/∂near, ∂L/∂amp) of the kernel of :meth:`ModeConvolution.set_weights` (shapes of
+    ``near`` and ``amp``) from the corrections' gradient ``grad`` over the states ``u``."""
+    grad_lag, grad_amp = _kernel_grads(conv, u, grad, amp.shape[-1] != 1)
+    k0, W = conv.head, near.shape[0]
+    grad_near = torch.zeros_like(near)
+    grad_near[W - k0 : W] = grad_lag[1 : k0 + 1].flip(0)  # near[W − k] = ρ_k
+    return grad_near, grad_amp
 
 
 def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, per_neuron: bool) -> tuple[torch.Tensor, torch.Tensor]:

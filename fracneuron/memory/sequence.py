@@ -7,13 +7,17 @@ scale s, a fresh copy of the kernel for the adjoint pass, and the gradient of th
 parameters (α, coefficients).
 
 The parameters' gradient replays the kernel over the states the forward produced: with V_n held
-constant, c_n(α) = Σ_k ρ_k(α) u_{n-k} is linear in the weights, and the replayed corrections
-(computed when the sequence runs, with the graph of the weights to α) are an input of the
-sequence's autograd node, whose backward hands them ḡH, so
+constant, c_n(α) = Σ_k ρ_k(α) u_{n-k} is linear in the weights, so
 
-    ∂L/∂α = Σ_n ⟨ḡH_n, ∂c_n/∂α⟩ = Σ_k ∂L/∂ρ_k · ∂ρ_k/∂α. The replay starts from a fork of the state the call
-began with (its earlier past included: constants of the graph, as after ``detach()``), cut from any
-graph so the engine computes its weights again with α's graph.
+    ∂L/∂α = Σ_n ⟨ḡH_n, ∂c_n/∂α⟩ = Σ_k ∂L/∂ρ_k · ∂ρ_k/∂α,    ∂L/∂ρ_k = Σ_n ⟨ḡH_n, u_{n-k}⟩.
+
+The weights, computed again with α's graph when the sequence runs, are inputs of the sequence's
+autograd node, whose backward gives them ∂L/∂ρ from ḡH (:class:`KernelReplay`); autograd carries it
+on to α. Where no closed form serves (an earlier past, several terms, a long per-neuron ``exact``
+kernel), the replay is the corrections themselves, recomputed step by step with their graph, and
+they get ḡH. The replay starts from a fork of the state the call began with (its earlier past
+included: constants of the graph, as after ``detach()``), cut from any graph so the engine computes
+its weights again with α's graph.
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ from ..functional.per_neuron import weighted_rows
 from .fractional import FractionalMemory
 from .soe import SoeMemory
 from .exact import ExactMemory
-from .kernel_gradient import SHORT, exact_kernel_link, soe_kernel_link
+from .kernel_gradient import SHORT, exact_kernel_grad, soe_kernel_grads
 from .state import FractionalState
 
-__all__ = ["SequenceHistory", "can_run_sequence"]
+__all__ = ["SequenceHistory", "KernelReplay", "can_run_sequence"]
 
 
 def can_run_sequence(memory: FractionalMemory, state: FractionalState | None) -> bool:
@@ -110,12 +114,13 @@ class SequenceHistory:
                 return _ShortAdjoint(engine.lag_weights(self.kernel, T), grad_H)
         return _Adjoint(engine.adjoint(), self.memory)
 
-    def replay(self) -> torch.Tensor:
-        """c_1 … c_T ([T, B, ...]) over the states V_0 … V_{T−1} that :meth:`correction` was
-        given (constants), with the graph of the kernel's weights to :attr:`params` (for a new
-        ``soe`` sequence, or a new ``exact`` one with one kernel per layer or of at most
-        :data:`~fracneuron.memory.kernel_gradient.SHORT` steps, a placeholder whose gradient gives
-        the weights theirs: :mod:`fracneuron.memory.kernel_gradient`)."""
+    def replay(self) -> "KernelReplay":
+        """The kernel's weights with their graph to :attr:`params`, and how their gradient follows
+        from ḡ = ∂L/∂c over the states V_0 … V_{T−1} that :meth:`correction` was given
+        (constants). A new ``soe`` sequence, or a new ``exact`` one with one kernel per layer or of at
+        most :data:`~fracneuron.memory.kernel_gradient.SHORT` steps: the weights themselves
+        (:mod:`fracneuron.memory.kernel_gradient`); otherwise the corrections c_1 … c_T
+        ``[T, B, ...]`` recomputed step by step with their graph."""
         T, memory, state = self.count, self.memory, self.start.detached()
         seen = (self.seen[0] if len(self.seen) == 1 else torch.cat(self.seen))[:T]
         self.seen, self.count, self.capacity = [], 0, 0
@@ -127,13 +132,15 @@ class SequenceHistory:
             # u_n = V_n − V_0 (a new sequence: the anchor is V_0; a fresh membrane of zeros: u = V)
             u = seen.sub_(seen[0].clone()) if seen[0].any() else seen
             if isinstance(engine, SoeMemory):
-                return self._soe_link(engine, u)
+                return self._soe_replay(engine, u)
             with torch.enable_grad():
-                return exact_kernel_link(engine.kernel_weights(memory.order, T, u), u)
+                rho = engine.kernel_weights(memory.order, T, u)
+            return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad),))
         with torch.enable_grad():
-            return torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
+            corrections = torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
+        return KernelReplay((corrections,), lambda grad: (grad.clone(),))  # ∂c_n/∂c_n = 1
 
-    def _soe_link(self, engine: SoeMemory, u: torch.Tensor) -> torch.Tensor:
+    def _soe_replay(self, engine: SoeMemory, u: torch.Tensor) -> "KernelReplay":
         order, like = self.memory.order, u[0]
         fit = engine.fit_for(order)
         conv = ModeConvolution(fit.rates, engine.exact_lags, engine.block, like.shape, like.dtype, like.device)
@@ -143,7 +150,16 @@ class SequenceHistory:
                 near, amp = engine.kernel_weights(order, conv, like)
             finally:
                 engine.fit = previous
-            return soe_kernel_link(conv, near, amp, u)
+        return KernelReplay((near, amp), lambda grad: soe_kernel_grads(conv, near.detach(), amp.detach(), u, grad))
+
+
+class KernelReplay:
+    """What a fused sequence needs for the memory parameters' gradient: ``inputs``, tensors with
+    the graph to α (inputs of the sequence's node), and ``grads(ḡ)``, their gradients from
+    ḡ = ∂L/∂c (``[T, B, ...]``, read before the sequence's backward reuses its buffer)."""
+
+    def __init__(self, inputs: tuple[torch.Tensor, ...], grads) -> None:
+        self.inputs, self.grads = inputs, grads
 
 
 class _ShortAdjoint:
