@@ -30,6 +30,7 @@ import torch
 
 from ..functional.step import fractional_potential
 from ..memory.fractional import ExplicitGL
+from .cell import NeuronCell
 from .fused import fits_fast_path
 
 __all__ = ["can_step_lean", "lean_step"]
@@ -71,9 +72,7 @@ class _LeanStep(torch.autograd.Function):
             H = fractional_potential(v, correction, scale, increment=increment)
             spike = neuron.fire(H)
             v_new = neuron.reset_potential(H, spike)
-        tau = neuron.get_tau()
-        ctx.neuron, ctx.h = neuron, h
-        ctx.tau = tau.detach() if isinstance(tau, torch.Tensor) else tau
+        ctx.cell, ctx.h = NeuronCell(neuron), h  # the derivatives of charge, fire and reset
         # keep only what the backward reads: f for s's and τ's gradients, S for a hard reset
         keep_f = ctx.needs_input_grad[3] or ctx.needs_input_grad[4]
         keep_spike = neuron.spk_reset == "hard"
@@ -84,26 +83,24 @@ class _LeanStep(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_spike, grad_v):
         H, spike, f, scale = ctx.saved_tensors
-        neuron, h, tau = ctx.neuron, ctx.h, ctx.tau
-        theta = neuron.threshold
-        surrogate = neuron.surrogate_f.derivative(H - theta, neuron.surrogate_f.scale)
-        if neuron.spk_reset == "soft":  # ḡH = ḡv' + (ḡS − θ ḡv') σ'
-            through = grad_spike if neuron.detach_reset else grad_spike.add(grad_v, alpha=-theta)
-            grad_H = torch.addcmul(grad_v, through, surrogate)
-        else:  # ḡH = ḡv' (1 − S) + (ḡS + ḡv' (v_r − H)) σ'
-            through = grad_spike if neuron.detach_reset else grad_spike + grad_v * (neuron.v_reset - H)
-            grad_H = (grad_v * (1.0 - spike)).addcmul_(through, surrogate)
+        cell, h = ctx.cell, ctx.h
+        slope = cell.fire_slope(H - cell.threshold)
+        through_H, through_S = cell.reset_partials(H, spike)
+        # ḡH = ḡv' ∂R/∂H + (ḡS + ḡv' ∂R/∂S) σ'
+        through = grad_spike if through_S is None else grad_spike + grad_v * through_S
+        grad_H = torch.addcmul(grad_v * through_H if isinstance(through_H, torch.Tensor) else grad_v, through, slope)
         s = 1.0 if scale is None else scale
         grad_c = grad_H if ctx.needs_input_grad[2] else None
         grad_scale = None
         if ctx.needs_input_grad[3]:
             grad_scale = (grad_H * (h * f)).sum_to_size(scale.shape)
-        a = s * h / tau  # ∂H/∂x
-        grad_x = grad_H * a if ctx.needs_input_grad[0] else None
+        dx, dv = cell.charge_partials()
+        grad_x = grad_H * (s * dx) if ctx.needs_input_grad[0] else None  # ∂H/∂x = s·h/τ
         grad_v_prev = None
-        if ctx.needs_input_grad[1]:
-            grad_v_prev = grad_H * (1.0 - a) if type(neuron).fused_leak else grad_H
+        if ctx.needs_input_grad[1]:  # ∂H/∂v = s ∂C/∂v + 1 − s: 1 − s·h/τ (LIF), 1 (IF)
+            grad_v_prev = grad_H * (1.0 - s * dx) if cell.leaky else grad_H
         grad_tau = None
         if ctx.needs_input_grad[4]:  # τ = τ_0 e^φ: ∂f/∂φ = −f
-            grad_tau = -(grad_H * (s * h) * f).sum(dtype=torch.float64).to(neuron.tau_param.dtype)
+            tau_param = cell.neuron.tau_param
+            grad_tau = -(grad_H * (s * h) * f).sum(dtype=torch.float64).to(tau_param.dtype)
         return grad_x, grad_v_prev, grad_c, grad_scale, grad_tau, None
