@@ -51,7 +51,7 @@ def can_run_sequence(memory: FractionalMemory, state: FractionalState | None) ->
 class SequenceHistory:
     """``memory``'s history for one fused call that advances ``state`` (see the module docstring)."""
 
-    def __init__(self, memory: FractionalMemory, state: FractionalState, steps: int | None = None) -> None:
+    def __init__(self, memory: FractionalMemory, state: FractionalState, steps: int) -> None:
         self.memory, self.state = memory, state
         self.anchored = state.anchor is None or state.engine.steps == 0
         anchor = state.anchor
@@ -64,16 +64,13 @@ class SequenceHistory:
         state.links = ()
         self.links = self.earlier if recording else ()
         self.kernel = None  # a soe engine's convolution, once this call's first step set its weights
-        learning = torch.is_grad_enabled()
-        self.params = tuple(p for p in memory.parameters() if p.requires_grad) if learning else ()
+        self.params = tuple(p for p in memory.parameters() if p.requires_grad) if recording else ()
         self.start = state.detached() if self.params else None  # where the replay begins
-        #: the states V_0 … V_{T−1} the steps were given, for the replay (not computed again): rows
-        #: of a few buffers, each as large as all before it (a tensor per step would be T objects
-        #: for Python's GC; one buffer grown by copying costs a copy per doubling)
-        self.seen: list[torch.Tensor] = []
-        self.count = self.capacity = 0
-        self.steps = steps  # the call's length, when known: one buffer of exactly that many rows
-        if learning:
+        #: the states V_0 … V_{T−1} the call's ``steps`` steps are given, for the replay (not
+        #: computed again): rows of one buffer (a tensor per step would be T objects for Python's GC)
+        self.seen: torch.Tensor | None = None
+        self.steps, self.count = steps, 0
+        if recording:
             state.engine.begin_recording()
 
     def record(self, link: torch.Tensor) -> None:
@@ -91,14 +88,10 @@ class SequenceHistory:
         return c
 
     def _keep(self, v: torch.Tensor) -> None:
-        n = self.count
-        if n == self.capacity:
-            size = self.steps if n == 0 and self.steps else max(16, self.capacity)
-            self.seen.append(v.new_empty((size, *v.shape)))
-            self.capacity += size
-        last = self.seen[-1]
-        last[n - self.capacity + last.shape[0]].copy_(v)
-        self.count = n + 1
+        if self.seen is None:
+            self.seen = v.new_empty((self.steps, *v.shape))
+        self.seen[self.count].copy_(v)
+        self.count += 1
 
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
         return self.memory.increment_scale(like)
@@ -122,8 +115,7 @@ class SequenceHistory:
         (:mod:`fracneuron.memory.kernel_gradient`); otherwise the corrections c_1 … c_T
         ``[T, B, ...]`` recomputed step by step with their graph."""
         T, memory, state = self.count, self.memory, self.start.detached()
-        seen = (self.seen[0] if len(self.seen) == 1 else torch.cat(self.seen))[:T]
-        self.seen, self.count, self.capacity = [], 0, 0
+        seen, self.seen, self.count = self.seen[:T], None, 0
         engine = state.engine
         direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
         # exact: the pairs' sums are matrix products for one kernel, element-wise per neuron

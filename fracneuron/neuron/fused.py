@@ -37,18 +37,23 @@ from .cell import NeuronCell
 __all__ = ["fused_sequence", "can_fuse", "fits_fast_path"]
 
 
-def fits_fast_path(neuron, stepping: type) -> bool:
-    """What the fused sequence and the lean single step both need of ``neuron``: an IF/LIF model
-    (``fused_dv_dt``) with ``stepping``'s own charge → fire → reset, a spike function whose
-    derivative is known, no refractoriness or trace (those are stepped), a fractional order
-    (α = 1 stays the native step, untouched), and the option not turned off."""
+def fits_fast_path(neuron, x: torch.Tensor, stepping: type) -> bool:
+    """What the fused sequence and the lean single step both need of ``neuron`` and its input
+    ``x``: an IF/LIF model (``fused_dv_dt``) with ``stepping``'s own charge → fire → reset, a
+    spike function whose derivative is known, no refractoriness or trace (those are stepped), a
+    fractional order (α = 1 stays the native step, untouched) charged by explicit GL (not one of
+    ``SNNWrapper``'s other schemes), a float input, not under ``torch.compile`` (compiled graphs
+    trace the plain step), and the option not turned off."""
     return (
-        getattr(neuron, "fused_multi_step", True)  # modules pickled before the option existed
+        not torch.compiler.is_compiling()
+        and getattr(neuron, "fused_multi_step", True)  # modules pickled before the option existed
         and _model_fits(type(neuron), stepping)
         and isinstance(neuron.surrogate_f, SpikeFunction)
         and not getattr(neuron, "refractory", 0)
         and getattr(neuron, "trace_tau", None) is None
         and not neuron.memory.is_markovian
+        and isinstance(neuron.memory.stepper, ExplicitGL)
+        and x.is_floating_point()
     )
 
 
@@ -61,17 +66,12 @@ def _model_fits(cls: type, stepping: type) -> bool:
 
 
 def can_fuse(neuron, x_seq: torch.Tensor, stepping: type) -> bool:
-    """Whether ``neuron`` can run ``x_seq`` on the fused path: :func:`fits_fast_path`, a memory
-    charged by explicit GL (not one of ``SNNWrapper``'s other schemes) whose engine has an adjoint,
-    a past without an autograd graph, and a float input of at least one step."""
-    memory = neuron.memory
+    """Whether ``neuron`` can run ``x_seq`` on the fused path: :func:`fits_fast_path`, at least
+    one step, and a memory whose engine has an adjoint and whose past carries no autograd graph."""
     return (
-        not torch.compiler.is_compiling()  # compiled graphs trace the plain step
-        and fits_fast_path(neuron, stepping)
-        and isinstance(memory.stepper, ExplicitGL)
-        and x_seq.is_floating_point()
+        fits_fast_path(neuron, x_seq, stepping)
         and x_seq.shape[0] > 0
-        and can_run_sequence(memory, memory.state)
+        and can_run_sequence(neuron.memory, neuron.memory.state)
     )
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import torch
 
 from ..functional.step import fractional_potential
-from ..memory.fractional import ExplicitGL
 from .cell import NeuronCell
 from .fused import fits_fast_path
 
@@ -37,14 +36,8 @@ __all__ = ["can_step_lean", "lean_step"]
 
 def can_step_lean(neuron, x: torch.Tensor, stepping: type) -> bool:
     """Whether ``neuron``'s next step from input ``x`` can be one lean node: what the fused path
-    asks of the neuron (:func:`~fracneuron.neuron.fused.fits_fast_path`) and a fractional order
-    charged by explicit GL."""
-    return (
-        not torch.compiler.is_compiling()  # compiled graphs trace the plain step
-        and fits_fast_path(neuron, stepping)
-        and isinstance(neuron.memory.stepper, ExplicitGL)
-        and x.is_floating_point()
-    )
+    asks of the neuron and its input (:func:`~fracneuron.neuron.fused.fits_fast_path`)."""
+    return fits_fast_path(neuron, x, stepping)
 
 
 def lean_step(neuron, x: torch.Tensor) -> torch.Tensor:

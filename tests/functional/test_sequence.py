@@ -52,7 +52,7 @@ def run(memory: FractionalMemory, x, v_init, w, chunks=(None,)):
     state = memory.new_state()
     outputs, v = [], v_init
     for chunk in x.split(chunks[0]) if chunks[0] else (x,):
-        history = SequenceHistory(memory, state)
+        history = SequenceHistory(memory, state, chunk.shape[0])
         spikes, v, link = fused_sequence(SmoothLIF(w), history, chunk, v)
         history.record(link)
         outputs.append(spikes)
