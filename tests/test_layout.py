@@ -138,7 +138,7 @@ MIRRORS = {
     "benchmarks": ROOT / "benchmarks",  # the scripts' own helpers (harness, spikeDE side by side)
 }
 #: Shared helpers of the suite, not tests: the one GL reference loop, the doc-page runner, ...
-HELPERS = {"conftest.py", "reference.py", "doc_blocks.py", "distributions.py", "problems.py", "workers.py"}
+HELPERS = {"conftest.py", "reference.py", "doc_blocks.py", "distributions.py", "problems.py", "workers.py", "cycles.py"}
 #: Modules without a test file of their own: the test file that covers each, and how.
 COVERED_ELSEWHERE = {
     "fracneuron/__main__.py": ("tests/test_cli.py", "`python -m fracneuron` is how the CLI tests run it"),
@@ -163,7 +163,6 @@ COVERED_ELSEWHERE = {
     "fracneuron/train/plots.py": ("tests/train/test_runner.py", "a small run's plots are read back"),
     "fracneuron/train/report.py": ("tests/train/test_runner.py", "a small run's metrics"),
     "fracneuron/wrapper/orders.py": ("tests/wrapper/test_snn_wrapper.py", "per-layer, multi-term and learnable orders"),
-    "fracneuron/memory/sequence.py": ("tests/adapters/spikingjelly/test_fused.py", "a fused sequence's history: fused vs stepped, chunks"),
     "fracneuron/train/layers.py": ("tests/train/test_tasks_models.py", "recurrent and conv layers in the three frameworks"),
     "fracneuron/train/recall.py": ("tests/train/test_tasks_data.py", "the recall generator: shapes, determinism for a seed"),
     "fracneuron/train/delay_sweep.py": ("tests/train/test_tasks_results.py", "the delay sweep and its plot, by --smoke"),

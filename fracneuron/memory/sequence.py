@@ -63,6 +63,7 @@ class SequenceHistory:
         self.earlier = () if self.anchored else state.links
         state.links = ()
         self.links = self.earlier if recording else ()
+        self.engine = None  # the state's engine, once the forward is done (:meth:`record`)
         self.kernel = None  # a soe engine's convolution, once this call's first step set its weights
         self.params = tuple(p for p in memory.parameters() if p.requires_grad) if recording else ()
         self.start = state.detached() if self.params else None  # where the replay begins
@@ -75,9 +76,15 @@ class SequenceHistory:
 
     def record(self, link: torch.Tensor) -> None:
         """Keep this call's states (with their graph) for the calls that continue the sequence; a
-        call without a graph keeps its place after earlier links (a later call's adjoint runs past it)."""
+        call without a graph keeps its place after earlier links (a later call's adjoint runs past it).
+
+        The call's forward ends here: this object (held by the sequence's autograd node) lets go
+        of the state, which holds the link, whose node holds this object. Kept, that cycle would
+        outlive a reset until Python's cycle collector ran, and with it the sequence's stored past:
+        buffers freed late, the heap grown and trimmed again, fresh pages on every call."""
         if link.requires_grad or self.earlier:
             self.state.links = (*self.earlier, link)
+        self.engine, self.state = self.state.engine, None
 
     def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
         if self.params:
@@ -98,7 +105,7 @@ class SequenceHistory:
 
     def adjoint(self, grad_H: torch.Tensor):
         """The kernel run backward in time over ``grad_H`` ([T, B, ...], filled from the end)."""
-        engine, T = self.state.engine, grad_H.shape[0]
+        engine, T = self.engine, grad_H.shape[0]
         if T <= SHORT and not self.links:
             # short: one product per step over the gradients already there, no stored copy
             if isinstance(engine, ExactMemory):

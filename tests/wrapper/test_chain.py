@@ -353,3 +353,16 @@ def test_a_wrapper_pickled_before_the_option_existed_runs_layer_by_layer():
     x = torch.rand(5, 3, 6, dtype=F64)
     assert torch.equal(old(x, torch.arange(5.0)), model(x, torch.arange(5.0)))
     assert old.path == LAYERED
+
+
+def test_layer_by_layer_leaves_no_reference_cycle():
+    from cycles import cycle_garbage
+
+    model = fn.SNNWrapper(nn.Sequential(nn.Linear(4, 6), LIFNeuron(tau=2.0)), integrator="fdeint", alpha=0.6, learn_alpha=True)
+    x, t = torch.rand(12, 3, 4), torch.arange(12.0)
+
+    def run():
+        model(x, t, method="gl").sum().backward()
+
+    assert model.path == "layer by layer"
+    assert cycle_garbage(run) == {}

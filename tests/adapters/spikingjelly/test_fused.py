@@ -239,3 +239,21 @@ def test_graph_free_fire_is_the_surrogates_own(cls):
     node.surrogate_function = cls()
     node.surrogate_function.register_forward_hook(lambda module, args, out: out)
     assert not cell_for(node).heaviside
+
+
+@pytest.mark.parametrize("memory", ["exact", "soe"])
+def test_fused_call_leaves_no_reference_cycle(memory):
+    # the node's sequence holds its history, the state the sequence's link: a reset must leave
+    # nothing (the stored past included) to the cycle collector
+    from cycles import cycle_garbage
+
+    node = fn.fractional(neuron.LIFNode)(tau=2.0, step_mode="m", alpha=0.6, memory=memory, learn_alpha=True)
+    x = torch.rand(20, 3, 5, requires_grad=True)
+
+    def run():
+        functional.reset_net(node)
+        node(x).sum().backward()
+        functional.reset_net(node)
+
+    assert node.multi_step_path == "fused"
+    assert cycle_garbage(run) == {}
