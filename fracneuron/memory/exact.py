@@ -56,10 +56,11 @@ class ExactMemory(MemoryEngine):
 
     def _next_past(self) -> Past:
         # The next sequence is probably as long as this one: allocate its buffer once, of that
-        # size (a short sequence's buffer stays small: measured, fewer fresh pages per sequence).
+        # size, whole blocks (a block's first step makes room for all its steps; a short
+        # sequence's buffer stays small: measured, fewer fresh pages per sequence).
         # (A reset of a sequence that never stepped keeps the hint it had: snnTorch resets twice.)
         old = self._past
-        hint = old.capacity_hint if old.n == 0 else old.n + old.block_size
+        hint = old.capacity_hint if old.n == 0 else -(-old.n // old.block_size) * old.block_size
         return Past(self.window, capacity_hint=hint, rows=old.rows)
 
     def detach(self) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 
 from ..functional.exponential_modes import ModeConvolution
+from ..functional.stored_history import BLOCK
 from ..functional.per_neuron import weighted_rows
 from .fractional import FractionalMemory
 from .soe import SoeMemory
@@ -67,8 +68,12 @@ class SequenceHistory:
         self.kernel = None  # a soe engine's convolution, once this call's first step set its weights
         self.params = tuple(p for p in memory.parameters() if p.requires_grad) if recording else ()
         self.start = state.detached() if self.params else None  # where the replay begins
-        #: the states V_0 … V_{T−1} the call's ``steps`` steps are given, for the replay (not
-        #: computed again): rows of one buffer (a tensor per step would be T objects for Python's GC)
+        #: the replay reads u_0 … u_{T−1} from the exact engine's own store (a new single-term
+        #: sequence: the store holds exactly u = V − V_0): no copy of the states
+        engine = state.engine
+        self.reads_store = bool(self.params) and isinstance(engine, ExactMemory) and engine.window is None and self._direct(engine, steps)
+        #: otherwise the states V_0 … V_{T−1} the call's ``steps`` steps are given, for the replay
+        #: (not computed again): rows of one buffer (a tensor per step would be T objects for GC)
         self.seen: torch.Tensor | None = None
         self.steps, self.count = steps, 0
         if recording:
@@ -87,8 +92,9 @@ class SequenceHistory:
         self.engine, self.state = self.state.engine, None
 
     def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
-        if self.params:
+        if self.params and not self.reads_store:
             self._keep(v_prev.detach())
+        self.count += 1
         c = self.memory.advance(self.state, v_prev)
         if self.kernel is None:  # the soe kernel of this call (a detach() may replace the engine's)
             self.kernel = getattr(self.state.engine, "convolution", None)
@@ -98,7 +104,6 @@ class SequenceHistory:
         if self.seen is None:
             self.seen = v.new_empty((self.steps, *v.shape))
         self.seen[self.count].copy_(v)
-        self.count += 1
 
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
         return self.memory.increment_scale(like)
@@ -106,11 +111,15 @@ class SequenceHistory:
     def adjoint(self, grad_H: torch.Tensor):
         """The kernel run backward in time over ``grad_H`` ([T, B, ...], filled from the end)."""
         engine, T = self.engine, grad_H.shape[0]
-        if T <= SHORT and not self.links:
-            # short: one product per step over the gradients already there, no stored copy
-            if isinstance(engine, ExactMemory):
-                return _ShortAdjoint(engine.kernel_weights(self.memory.order, T, grad_H).detach(), grad_H)
-            if isinstance(engine, SoeMemory) and self.kernel is not None:
+        if not self.links:  # (earlier calls' links: the adjoint runs on past the call's start)
+            # the gradients already there are the adjoint's past: read in place, no stored copy
+            if isinstance(engine, ExactMemory) and (T <= SHORT or engine.window is None):
+                rho = engine.kernel_weights(self.memory.order, T, grad_H).detach()
+                if rho[0].numel() == 1 and engine.window is None:  # (a window's past is shorter: its own store)
+                    return _BlockedAdjoint(rho, grad_H)
+                if T <= SHORT:
+                    return _ShortAdjoint(rho, grad_H)
+            if T <= SHORT and isinstance(engine, SoeMemory) and self.kernel is not None:
                 return _ShortAdjoint(engine.lag_weights(self.kernel, T), grad_H)
         return _Adjoint(engine.adjoint(), self.memory)
 
@@ -122,22 +131,32 @@ class SequenceHistory:
         (:mod:`fracneuron.memory.kernel_gradient`); otherwise the corrections c_1 … c_T
         ``[T, B, ...]`` recomputed step by step with their graph."""
         T, memory, state = self.count, self.memory, self.start.detached()
-        seen, self.seen, self.count = self.seen[:T], None, 0
-        engine = state.engine
-        direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
-        # exact: the pairs' sums are matrix products for one kernel, element-wise per neuron
-        exact = isinstance(engine, ExactMemory) and (T <= SHORT or not memory.order.per_neuron)
-        if direct and (isinstance(engine, SoeMemory) or exact):
+        engine, self.count = state.engine, 0
+        if self.reads_store:  # u_n = V_n − V_0, as the engine stored them (a view, detached)
+            u = self.state.engine.state_values()
+        else:
+            seen, self.seen = self.seen[:T], None
+            if not self._direct(engine, T):
+                with torch.enable_grad():
+                    corrections = torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
+                return KernelReplay((corrections,), lambda grad: (grad.clone(),))  # ∂c_n/∂c_n = 1
             # u_n = V_n − V_0 (a new sequence: the anchor is V_0; a fresh membrane of zeros: u = V)
             u = seen.sub_(seen[0].clone()) if seen[0].any() else seen
             if isinstance(engine, SoeMemory):
                 return self._soe_replay(engine, u)
-            with torch.enable_grad():
-                rho = engine.kernel_weights(memory.order, T, u)
-            return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad),))
         with torch.enable_grad():
-            corrections = torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
-        return KernelReplay((corrections,), lambda grad: (grad.clone(),))  # ∂c_n/∂c_n = 1
+            rho = engine.kernel_weights(memory.order, T, u)
+        return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad),))
+
+    def _direct(self, engine, T: int) -> bool:
+        """Do the weights themselves serve the replay: a new single-term sequence on ``soe``, or on
+        ``exact`` with one kernel per layer (matrix products) or at most SHORT steps (per neuron,
+        element-wise)?"""
+        if not self.anchored or self.memory.order.coefficients() is not None:
+            return False
+        if isinstance(engine, SoeMemory):
+            return True
+        return isinstance(engine, ExactMemory) and (T <= SHORT or not self.memory.order.per_neuron)
 
     def _soe_replay(self, engine: SoeMemory, u: torch.Tensor) -> "KernelReplay":
         order, like = self.memory.order, u[0]
@@ -177,6 +196,38 @@ class _ShortAdjoint:
         if self.rho.shape[1] == 1:
             return torch.mv(later.reshape(count, -1).t(), self.rho[:count, 0]).reshape(g.shape)
         return weighted_rows(self.rho[:count], later.reshape(count, g.shape[0], -1)).reshape(g.shape)
+
+
+class _BlockedAdjoint:
+    """ḡu_n = Σ_{j=n}^{T−1} ρ_{j−n+1} ḡH_j for one kernel per layer, read from the gradient buffer
+    (``correction(g)`` is called with g = ḡH_n, n = T − 1 … 0) by blocks of
+    :data:`~fracneuron.functional.stored_history.BLOCK` steps, as the stored-history kernel runs
+    forward: entering a block [lo, hi), its far part (j ≥ hi) for all its steps is one matrix
+    product over the later gradients, ``[hi − lo, T − hi] × [T − hi, Q]``; each step adds its near
+    part (n ≤ j < hi) with one matrix–vector product. The later gradients are read once per block
+    (O(T²/B) rows in all) and nothing is stored twice."""
+
+    def __init__(self, rho: torch.Tensor, grad_H: torch.Tensor) -> None:
+        T = grad_H.shape[0]
+        self.rho = rho.reshape(T)  # ρ_1 … ρ_T
+        self.rows = grad_H.reshape(T, -1)  # a view: the rows fill as the backward runs
+        self.n = self.lo = self.hi = T  # the block [lo, hi) the steps are in (none yet)
+        self.far: torch.Tensor | None = None
+
+    def correction(self, g: torch.Tensor) -> torch.Tensor:
+        n = self.n = self.n - 1
+        T, rho = self.rows.shape[0], self.rho
+        if n < self.lo:  # entering the next block down
+            self.hi, self.lo = n + 1, max(0, n + 1 - BLOCK)
+            later = T - self.hi
+            # row s − 1 (s = hi − n = 1 … hi − lo): ρ_{s+1} … ρ_{s+later}, step n's weights of the j ≥ hi
+            self.far = rho.unfold(0, later, 1)[1 : self.hi - self.lo + 1] @ self.rows[self.hi :] if later else None
+        near = self.rows[n : self.hi].t()
+        if self.far is None:
+            c = torch.mv(near, rho[: self.hi - n])
+        else:
+            c = torch.addmv(self.far[self.hi - n - 1], near, rho[: self.hi - n])
+        return c.reshape(g.shape)
 
 
 class _Adjoint:

@@ -28,3 +28,19 @@ def test_a_fused_sequence_leaves_no_reference_cycle(memory, learn_alpha):
 
     assert cycle_garbage(run) == {}
 
+
+
+@pytest.mark.parametrize("T", [1, 15, 16, 17, 50])
+def test_blocked_adjoint_reads_the_gradients_in_place(T):
+    # ḡu_n = Σ_{j≥n} ρ_{j−n+1} ḡH_j, by blocks over the gradient buffer as it fills from the end
+    from fracneuron.memory.sequence import _BlockedAdjoint
+
+    torch.manual_seed(T)
+    rho = torch.randn(T, 1, dtype=torch.float64)
+    grads = torch.randn(T, 3, 4, dtype=torch.float64)
+    buffer = torch.full_like(grads, float("nan"))  # rows below n are not written yet: never read
+    adjoint = _BlockedAdjoint(rho, buffer)
+    for n in range(T - 1, -1, -1):
+        buffer[n] = grads[n]
+        expected = sum(rho[j - n, 0] * grads[j] for j in range(n, T))
+        torch.testing.assert_close(adjoint.correction(buffer[n]), expected, rtol=1e-13, atol=1e-13)
