@@ -212,16 +212,21 @@ class _BlockedAdjoint:
         self.rho = rho.reshape(T)  # ρ_1 … ρ_T
         self.rows = grad_H.reshape(T, -1)  # a view: the rows fill as the backward runs
         self.n = self.lo = self.hi = T  # the block [lo, hi) the steps are in (none yet)
-        self.far: torch.Tensor | None = None
+        self.far: torch.Tensor | None = None  # the current block's far parts
+        self.buffer: torch.Tensor | None = None  # their storage, one for every block
 
     def correction(self, g: torch.Tensor) -> torch.Tensor:
         n = self.n = self.n - 1
         T, rho = self.rows.shape[0], self.rho
         if n < self.lo:  # entering the next block down
             self.hi, self.lo = n + 1, max(0, n + 1 - BLOCK)
-            later = T - self.hi
-            # row s − 1 (s = hi − n = 1 … hi − lo): ρ_{s+1} … ρ_{s+later}, step n's weights of the j ≥ hi
-            self.far = rho.unfold(0, later, 1)[1 : self.hi - self.lo + 1] @ self.rows[self.hi :] if later else None
+            later, size = T - self.hi, self.hi - self.lo
+            self.far = None
+            if later:
+                if self.buffer is None:
+                    self.buffer = self.rows.new_empty((BLOCK, self.rows.shape[1]))
+                # row s − 1 (s = hi − n = 1 … size): ρ_{s+1} … ρ_{s+later}, step n's weights of the j ≥ hi
+                self.far = torch.mm(rho.unfold(0, later, 1)[1 : size + 1], self.rows[self.hi :], out=self.buffer[:size])
         near = self.rows[n : self.hi].t()
         if self.far is None:
             c = torch.mv(near, rho[: self.hi - n])
