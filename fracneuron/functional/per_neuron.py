@@ -21,7 +21,13 @@ __all__ = ["weighted_rows", "add_table", "pair_sums"]
 
 def weighted_rows(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Σ_n w[n] ⊙ x[n]: ``w`` [n, F], ``x`` [n, B, F] -> a new [B, F]."""
-    return (x * w.unsqueeze(1)).sum(0)
+    if x.shape[0] == 0:
+        return x.new_zeros(x.shape[1:])
+    # one multiply-add per row into the result: no [n, B, F] product to allocate and read again
+    out = torch.mul(x[0], w[0])
+    for n in range(1, x.shape[0]):
+        out.addcmul_(x[n], w[n])
+    return out
 
 
 def add_table(out: torch.Tensor, table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -106,7 +106,9 @@ def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, pe
     P = F if per_neuron else 1
     grad_lag = u.new_zeros((k0 + L, P))
     grad_amp = u.new_zeros((K, P))
-    modes = u.new_zeros((K, B * F))
+    # the modes and the block's weighted gradients: two [K, B·F] buffers updated in place (a new
+    # pair per block is fresh memory the kernel maps and zeroes again every block)
+    modes, weighted = u.new_zeros((K, B * F)), u.new_empty((K, B * F))
     for m0 in range(0, T + 1, L):
         n = min(L, T + 1 - m0)
         lo = max(m0, 1)  # outputs lo … m0 + n − 1 (output 0 has none)
@@ -115,19 +117,19 @@ def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, pe
         first = max(0, m0 - k0)
         grad_lag[1:] += lag_sums(g, u[first : m0 + n - 1], lo - first, 1, k0 + L, per_neuron)
         if m0 > 0:  # the modes: states older than the block's window
-            weighted = powers[lo - m0 : n].t() @ g.reshape(g.shape[0], -1)  # [K, B·F]
-            grad_amp += _dot(modes, weighted, B, per_neuron)
+            grad_amp += _mode_dot(modes, powers[lo - m0 : n], g.reshape(g.shape[0], -1), weighted, B, per_neuron)
         start = m0 - k0
         if m0 + L <= T and start + L > 0:  # fold u_{m0−k0} … u_{m0−k0+L−1} in (those after u_0)
             rows = u[max(start, 0) : start + L].reshape(-1, B * F)
-            modes = torch.addmm(modes * decay, chunk[:, max(0, -start) :], rows)
+            modes.mul_(decay).addmm_(chunk[:, max(0, -start) :], rows)
     grad_amp += powers[: L - 1].t() @ grad_lag[k0 + 1 : k0 + L]  # lags k0 < k < k0 + L: the tail
     return grad_lag, grad_amp
 
 
-def _dot(modes: torch.Tensor, weighted: torch.Tensor, B: int, per_neuron: bool) -> torch.Tensor:
-    """Σ over the batch (and the neurons, one kernel) of modes ⊙ weighted ([K, B·F]) -> [K, P]."""
-    if per_neuron:
-        K = modes.shape[0]
-        return (modes * weighted).reshape(K, B, -1).sum(1)
-    return (modes * weighted).sum(1, keepdim=True)
+def _mode_dot(modes: torch.Tensor, powers: torch.Tensor, g: torch.Tensor, scratch: torch.Tensor, B: int, per_neuron: bool) -> torch.Tensor:
+    """Σ_i λ^i ⟨g_i, M⟩ summed over the batch (and the neurons, one kernel) -> [K, P]: ``modes``
+    [K, B·F], ``powers`` [n, K], ``g`` [n, B·F]; ``scratch`` [K, B·F] is overwritten."""
+    if not per_neuron:  # ⟨g_i, M_q⟩ for every (i, q) in one product, weighted by λ_q^i
+        return (powers * (g @ modes.t())).sum(0).unsqueeze(1)
+    weighted = torch.mm(powers.t(), g, out=scratch).mul_(modes)
+    return weighted.reshape(modes.shape[0], B, -1).sum(1)
