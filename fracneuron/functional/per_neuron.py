@@ -18,12 +18,16 @@ import torch
 
 __all__ = ["weighted_rows", "add_table", "pair_sums"]
 
+#: elements of a row from which :func:`weighted_rows` adds row by row (measured, one thread: a
+#: [B, 256] row is faster as one product, a [32, 1024] one row by row, and without fresh pages)
+LARGE_ROW = 1 << 15
+
 
 def weighted_rows(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Σ_n w[n] ⊙ x[n]: ``w`` [n, F], ``x`` [n, B, F] -> a new [B, F]."""
-    if x.shape[0] == 0:
-        return x.new_zeros(x.shape[1:])
-    # one multiply-add per row into the result: no [n, B, F] product to allocate and read again
+    if x.shape[0] == 0 or x[0].numel() < LARGE_ROW:  # small rows: one product, then its sum
+        return (x * w.unsqueeze(1)).sum(0)
+    # one multiply-add per row into the result: no [n, B, F] product in fresh memory to read again
     out = torch.mul(x[0], w[0])
     for n in range(1, x.shape[0]):
         out.addcmul_(x[n], w[n])

@@ -1,8 +1,8 @@
 r"""∂L/∂(kernel weights) of a whole new sequence, for a fused sequence's learned α.
 
 ``exact``: ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ over all the pairs at lag k (:func:`lag_sums`;
-O(T²·N) work: for one kernel per layer matrix products of blocks of rows, any T; for a kernel per
-neuron element-wise, for T ≤ :data:`SHORT` only). ``soe``, blockwise:
+O(T²·N) work, only the lags a window keeps: for one kernel per layer matrix products of blocks of
+rows; for a kernel per neuron element-wise, a bounded block of rows at a time). ``soe``, blockwise:
 
 Over a known sequence u_0 … u_{T−1} (a new sequence: no earlier past) the soe correction of the
 step that records u_{n−1} is
@@ -29,22 +29,23 @@ import torch
 
 from ..functional.exponential_modes import ModeConvolution
 
-__all__ = ["soe_kernel_grads", "exact_kernel_grad", "lag_sums", "SHORT"]
+__all__ = ["soe_kernel_grads", "exact_kernel_grad", "lag_sums"]
 
-#: the longest new ``exact`` sequence with a kernel per neuron whose weights' gradient sums the
-#: pairs at each lag (one kernel per layer: any length, by matrix products)
-SHORT = 64
-#: rows of gradients whose pairs with the states one matrix product forms (one kernel per layer)
+#: rows of gradients whose pairs with the states one product forms: a matrix product (one kernel
+#: per layer) or an element-wise one (per neuron); bounds the temporaries whatever T
 PAIR_ROWS = 256
 
 
-def exact_kernel_grad(rho: torch.Tensor, u: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+def exact_kernel_grad(rho: torch.Tensor, u: torch.Tensor, grad: torch.Tensor, window: int | None = None) -> torch.Tensor:
     """∂L/∂ρ (``rho``'s shape: ρ_1 … ρ_T as ``[T, *A]``, A: α's per-neuron shape or 1) of the
-    corrections c over the states ``u`` (``[T, B, ...]``), given their gradient ``grad``."""
+    corrections c over the states ``u`` (``[T, B, ...]``), given their gradient ``grad``; zero
+    beyond a ``window`` (those weights are zeros, not functions of α)."""
     T, B = u.shape[0], u.shape[1]
     per_neuron = rho[0].numel() != 1
+    lags = T if window is None else min(T, window)
+    grad_rho = rho.new_zeros((T, rho[0].numel()))
     # the step from u_n returns c with u_{n+1−k} at lag k: ḡ_{k−1} … ḡ_{T−1} against u_0 … u_{T−k}
-    grad_rho = lag_sums(grad.reshape(T, B, -1), u.reshape(T, B, -1), 1, 1, T + 1, per_neuron)
+    grad_rho[:lags] = lag_sums(grad.reshape(T, B, -1), u.reshape(T, B, -1), 1, 1, lags + 1, per_neuron)
     return grad_rho.reshape(rho.shape)
 
 
@@ -54,9 +55,10 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
     over the batch; ``g``, ``x`` as ``[·, B, F]``) or ``[stop − first, 1]`` (one kernel, summed over
     the neurons too).
 
-    Per neuron, only the pairs at one of the lags, one product per lag (a product of all the pairs,
-    batched over the neurons, makes the framework run a tiny matrix product per neuron and discards
-    the rest); one kernel: one matrix product of all the pairs, added up by lag."""
+    Per neuron, only the pairs at one of the lags, one product per lag and block of rows, in one
+    scratch buffer (a product of all the pairs, batched over the neurons, makes the framework run a
+    tiny matrix product per neuron and discards the rest); one kernel: one matrix product of all
+    the pairs, added up by lag."""
     I, J = g.shape[0], x.shape[0]
     out = g.new_zeros((stop - first, g.shape[2] if per_neuron else 1))
     if not per_neuron:
@@ -72,10 +74,13 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
             keep = (lag >= first) & (lag < stop)
             out.index_add_(0, lag[keep] - first, pairs[keep].unsqueeze(1))
         return out
+    scratch = g.new_empty((min(I, PAIR_ROWS), *g.shape[1:]))
     for k in range(first, stop):
         lo, hi = max(0, k - shift), min(I, J + k - shift)  # the rows i of g
-        if hi > lo:
-            torch.sum(g[lo:hi] * x[lo + shift - k : hi + shift - k], (0, 1), out=out[k - first])
+        for i0 in range(lo, hi, PAIR_ROWS):
+            i1 = min(hi, i0 + PAIR_ROWS)
+            pairs = torch.mul(g[i0:i1], x[i0 + shift - k : i1 + shift - k], out=scratch[: i1 - i0])
+            out[k - first] += pairs.sum((0, 1))
     return out
 
 

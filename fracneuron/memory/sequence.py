@@ -29,10 +29,14 @@ from ..functional.per_neuron import weighted_rows
 from .fractional import FractionalMemory
 from .soe import SoeMemory
 from .exact import ExactMemory
-from .kernel_gradient import SHORT, exact_kernel_grad, soe_kernel_grads
+from .kernel_gradient import exact_kernel_grad, soe_kernel_grads
 from .state import FractionalState
 
 __all__ = ["SequenceHistory", "KernelReplay", "can_run_sequence"]
+
+#: the longest sequence whose adjoint sums its kernel's lags directly (one product per step over
+#: the gradients already there) instead of running a fresh copy of the engine
+SHORT = 64
 
 
 def can_run_sequence(memory: FractionalMemory, state: FractionalState | None) -> bool:
@@ -110,8 +114,7 @@ class SequenceHistory:
     def replay(self) -> "KernelReplay":
         """The kernel's weights with their graph to :attr:`params`, and how their gradient follows
         from ḡ = ∂L/∂c over the states V_0 … V_{T−1} that :meth:`correction` was given
-        (constants). A new ``soe`` sequence, or a new ``exact`` one with one kernel per layer or of at
-        most :data:`~fracneuron.memory.kernel_gradient.SHORT` steps: the weights themselves
+        (constants). A new single-term ``soe`` or ``exact`` sequence: the weights themselves
         (:mod:`fracneuron.memory.kernel_gradient`); otherwise the corrections c_1 … c_T
         ``[T, B, ...]`` recomputed step by step with their graph."""
         T, memory, state = self.count, self.memory, self.start.detached()
@@ -119,15 +122,14 @@ class SequenceHistory:
         engine = state.engine
         direct = self.anchored and memory.order.coefficients() is None  # a new single-term sequence
         # exact: the pairs' sums are matrix products for one kernel, element-wise per neuron
-        exact = isinstance(engine, ExactMemory) and (T <= SHORT or not memory.order.per_neuron)
-        if direct and (isinstance(engine, SoeMemory) or exact):
+        if direct and isinstance(engine, (SoeMemory, ExactMemory)):
             # u_n = V_n − V_0 (a new sequence: the anchor is V_0; a fresh membrane of zeros: u = V)
             u = seen.sub_(seen[0].clone()) if seen[0].any() else seen
             if isinstance(engine, SoeMemory):
                 return self._soe_replay(engine, u)
             with torch.enable_grad():
                 rho = engine.kernel_weights(memory.order, T, u)
-            return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad),))
+            return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad, engine.window),))
         with torch.enable_grad():
             corrections = torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
         return KernelReplay((corrections,), lambda grad: (grad.clone(),))  # ∂c_n/∂c_n = 1

@@ -57,6 +57,20 @@ def test_exact_kernel_grad_is_the_weights_gradient(per_neuron):
 
 
 @pytest.mark.parametrize("per_neuron", [False, True])
+def test_exact_kernel_grad_within_a_window(per_neuron):
+    # the weights beyond the window are zeros (no function of α): their gradient is zero, the
+    # others are the full gradient's
+    u, g = random(T, B, F, seed=3), random(T, B, F, seed=4)
+    rho = random(T, F if per_neuron else 1, seed=5)
+    rho[7:] = 0.0
+    rho.requires_grad_()
+    want = torch.autograd.grad((convolve(rho, u) * g).sum(), rho)[0]
+    got = exact_kernel_grad(rho.detach(), u, g, window=7)
+    assert_close_rel(got[:7], want[:7])
+    assert not got[7:].any()
+
+
+@pytest.mark.parametrize("per_neuron", [False, True])
 @pytest.mark.parametrize("head, block", [(3, 4), (5, 2), (1, 7), (16, 16)])
 def test_soe_kernel_grads_are_near_and_amp_gradients(per_neuron, head, block):
     rates = torch.tensor([0.05, 0.4, 1.3], dtype=torch.float64)
