@@ -28,6 +28,7 @@ from __future__ import annotations
 import torch
 
 from ..functional.exponential_modes import ModeConvolution
+from ..functional.per_neuron import dot_rows
 
 __all__ = ["soe_kernel_grads", "exact_kernel_grad", "lag_sums"]
 
@@ -55,10 +56,10 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
     over the batch; ``g``, ``x`` as ``[·, B, F]``) or ``[stop − first, 1]`` (one kernel, summed over
     the neurons too).
 
-    Per neuron, only the pairs at one of the lags, one product per lag and block of rows, in one
-    scratch buffer (a product of all the pairs, batched over the neurons, makes the framework run a
-    tiny matrix product per neuron and discards the rest); one kernel: one matrix product of all
-    the pairs, added up by lag."""
+    Per neuron, only the pairs at one of the lags, one product per lag and block of rows (a
+    product of all the pairs, batched over the neurons, makes the framework run a tiny matrix
+    product per neuron and discards the rest); one kernel: one matrix product of all the pairs,
+    added up by lag."""
     I, J = g.shape[0], x.shape[0]
     out = g.new_zeros((stop - first, g.shape[2] if per_neuron else 1))
     if not per_neuron:
@@ -74,13 +75,12 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
             keep = (lag >= first) & (lag < stop)
             out.index_add_(0, lag[keep] - first, pairs[keep].unsqueeze(1))
         return out
-    scratch = g.new_empty((min(I, PAIR_ROWS), *g.shape[1:]))
+    part = out.new_empty(out.shape[1:])
     for k in range(first, stop):
         lo, hi = max(0, k - shift), min(I, J + k - shift)  # the rows i of g
-        for i0 in range(lo, hi, PAIR_ROWS):
+        for i0 in range(lo, hi, PAIR_ROWS):  # by blocks of rows: a bounded product
             i1 = min(hi, i0 + PAIR_ROWS)
-            pairs = torch.mul(g[i0:i1], x[i0 + shift - k : i1 + shift - k], out=scratch[: i1 - i0])
-            out[k - first] += pairs.sum((0, 1))
+            out[k - first] += dot_rows(g[i0:i1], x[i0 + shift - k : i1 + shift - k], part)
     return out
 
 
