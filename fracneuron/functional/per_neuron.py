@@ -27,7 +27,7 @@ LARGE_ROW = 1 << 15
 
 def weighted_rows(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Σ_n w[n] ⊙ x[n]: ``w`` [n, F], ``x`` [n, B, F] -> a new [B, F]."""
-    if x.shape[0] == 0 or x[0].numel() < LARGE_ROW:  # small rows: one product, then its sum
+    if x.shape[0] == 0 or x.shape[1:].numel() < LARGE_ROW:  # small rows: one product, then its sum
         return (x * w.unsqueeze(1)).sum(0)
     # one multiply-add per row into the result: no [n, B, F] product in fresh memory to read again
     out = torch.mul(x[0], w[0])
@@ -38,7 +38,7 @@ def weighted_rows(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def dot_rows(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """out = Σ_n Σ over the batch of a[n] ⊙ b[n]: ``a``, ``b`` [n, B, F] -> ``out`` [F], returned."""
-    if a.shape[0] == 0 or a[0].numel() < LARGE_ROW:  # small rows: one product, then its sum
+    if a.shape[0] == 0 or a.shape[1:].numel() < LARGE_ROW:  # small rows: one product, then its sum
         return torch.sum(a * b, (0, 1), out=out)
     # large rows: multiply-adds into one [B, F] row (no [n, B, F] product in fresh memory)
     row = torch.mul(a[0], b[0])

@@ -80,7 +80,11 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
         lo, hi = max(0, k - shift), min(I, J + k - shift)  # the rows i of g
         for i0 in range(lo, hi, PAIR_ROWS):  # by blocks of rows: a bounded product
             i1 = min(hi, i0 + PAIR_ROWS)
-            out[k - first] += dot_rows(g[i0:i1], x[i0 + shift - k : i1 + shift - k], part)
+            a, b = g[i0:i1], x[i0 + shift - k : i1 + shift - k]
+            if i0 == lo:
+                dot_rows(a, b, out[k - first])
+            else:
+                out[k - first] += dot_rows(a, b, part)
     return out
 
 
