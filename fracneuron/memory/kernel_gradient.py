@@ -115,9 +115,10 @@ def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, pe
     P = F if per_neuron else 1
     grad_lag = u.new_zeros((k0 + L, P))
     grad_amp = u.new_zeros((K, P))
-    # the modes and the block's weighted gradients: two [K, B·F] buffers updated in place (a new
-    # pair per block is fresh memory the kernel maps and zeroes again every block)
-    modes, weighted = u.new_zeros((K, B * F)), u.new_empty((K, B * F))
+    # the modes (and, per neuron, the block's weighted gradients): [K, B·F] buffers updated in
+    # place (a new pair per block is fresh memory the kernel maps and zeroes again every block)
+    modes = u.new_zeros((K, B * F))
+    weighted = u.new_empty((K, B * F)) if per_neuron else None
     for m0 in range(0, T + 1, L):
         n = min(L, T + 1 - m0)
         lo = max(m0, 1)  # outputs lo … m0 + n − 1 (output 0 has none)
@@ -135,9 +136,9 @@ def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, pe
     return grad_lag, grad_amp
 
 
-def _mode_dot(modes: torch.Tensor, powers: torch.Tensor, g: torch.Tensor, scratch: torch.Tensor, B: int, per_neuron: bool) -> torch.Tensor:
+def _mode_dot(modes: torch.Tensor, powers: torch.Tensor, g: torch.Tensor, scratch, B: int, per_neuron: bool) -> torch.Tensor:
     """Σ_i λ^i ⟨g_i, M⟩ summed over the batch (and the neurons, one kernel) -> [K, P]: ``modes``
-    [K, B·F], ``powers`` [n, K], ``g`` [n, B·F]; ``scratch`` [K, B·F] is overwritten."""
+    [K, B·F], ``powers`` [n, K], ``g`` [n, B·F]; ``scratch`` [K, B·F] (per neuron) is overwritten."""
     if not per_neuron:  # ⟨g_i, M_q⟩ for every (i, q) in one product, weighted by λ_q^i
         return (powers * (g @ modes.t())).sum(0).unsqueeze(1)
     weighted = torch.mm(powers.t(), g, out=scratch).mul_(modes)
