@@ -4,6 +4,7 @@ Weights are ``[·, F]`` (one value per neuron, broadcast over the batch), states
 These are what the per-neuron ``soe`` and ``exact`` kernels need:
 
     weighted_rows:   y = Σ_n w_n ⊙ x_n                                   ([n, F], [n, B, F] -> [B, F])
+    dot_rows:        d = Σ_n Σ_b a_{n,b} ⊙ b_{n,b}                       ([n, B, F], [n, B, F] -> [F])
     add_table:       out_i += Σ_l W_{i,l} ⊙ x_l                          ([I, J, F], [J, B, F] -> [I, B, F])
     pair_sums:       D_{r,c} = Σ_b a_{r,b} ⊙ b_{c,b}                     ([R, B, F], [C, B, F] -> [R, C, F])
 
@@ -16,12 +17,34 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["weighted_rows", "add_table", "pair_sums"]
+__all__ = ["weighted_rows", "dot_rows", "add_table", "pair_sums"]
+
+#: elements of a row from which :func:`weighted_rows` and :func:`dot_rows` add row by row
+#: (measured, one thread: a [32, 256] row is faster as one product, a [32, 1024] one row by row,
+#: and without an [n, B, F] product that the allocator maps afresh)
+LARGE_ROW = 1 << 15
 
 
 def weighted_rows(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Σ_n w[n] ⊙ x[n]: ``w`` [n, F], ``x`` [n, B, F] -> a new [B, F]."""
-    return (x * w.unsqueeze(1)).sum(0)
+    if x.shape[0] == 0 or x.shape[1:].numel() < LARGE_ROW:  # small rows: one product, then its sum
+        return (x * w.unsqueeze(1)).sum(0)
+    # one multiply-add per row into the result: no [n, B, F] product in fresh memory to read again
+    out = torch.mul(x[0], w[0])
+    for n in range(1, x.shape[0]):
+        out.addcmul_(x[n], w[n])
+    return out
+
+
+def dot_rows(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """out = Σ_n Σ over the batch of a[n] ⊙ b[n]: ``a``, ``b`` [n, B, F] -> ``out`` [F], returned."""
+    if a.shape[0] == 0 or a.shape[1:].numel() < LARGE_ROW:  # small rows: one product, then its sum
+        return torch.sum(a * b, (0, 1), out=out)
+    # large rows: multiply-adds into one [B, F] row (no [n, B, F] product in fresh memory)
+    row = torch.mul(a[0], b[0])
+    for n in range(1, a.shape[0]):
+        row.addcmul_(a[n], b[n])
+    return torch.sum(row, 0, out=out)
 
 
 def add_table(out: torch.Tensor, table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

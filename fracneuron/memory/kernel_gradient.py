@@ -1,8 +1,8 @@
 r"""∂L/∂(kernel weights) of a whole new sequence, for a fused sequence's learned α.
 
 ``exact``: ∂L/∂ρ_k = Σ_n ⟨ḡ_n, u_{n−k}⟩ over all the pairs at lag k (:func:`lag_sums`;
-O(T²·N) work: for one kernel per layer matrix products of blocks of rows, any T; for a kernel per
-neuron element-wise, for T ≤ :data:`SHORT` only). ``soe``, blockwise:
+O(T²·N) work, only the lags a window keeps: for one kernel per layer matrix products of blocks of
+rows; for a kernel per neuron element-wise, a bounded block of rows at a time). ``soe``, blockwise:
 
 Over a known sequence u_0 … u_{T−1} (a new sequence: no earlier past) the soe correction of the
 step that records u_{n−1} is
@@ -28,25 +28,29 @@ from __future__ import annotations
 import torch
 
 from ..functional.exponential_modes import ModeConvolution
+from ..functional.per_neuron import dot_rows
 
-__all__ = ["soe_kernel_grads", "exact_kernel_grad", "lag_sums", "SHORT"]
+__all__ = ["soe_kernel_grads", "exact_kernel_grad", "lag_sums"]
 
-#: the longest new ``exact`` sequence with a kernel per neuron whose weights' gradient sums the
-#: pairs at each lag (one kernel per layer: any length, by matrix products)
-SHORT = 64
-#: rows of gradients whose pairs with the states one matrix product forms (one kernel per layer):
-#: a block reaches only the states before its last row, so smaller blocks skip more of the
-#: discarded pairs (T(T + rows)/2 of T² computed); 64 measured fastest at T = 256 and 1024
-PAIR_ROWS = 64
+#: rows of gradients whose pairs with the states one element-wise product forms (a kernel per
+#: neuron); bounds the temporaries whatever T
+PAIR_ROWS = 256
+#: rows of gradients whose pairs with the states one matrix product forms (one kernel per layer): a
+#: block reaches only the states before its last row, so smaller blocks skip more of the discarded
+#: pairs (T(T + rows)/2 of T² computed); 64 measured fastest at T = 256 and 1024
+PRODUCT_ROWS = 64
 
 
-def exact_kernel_grad(rho: torch.Tensor, u: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+def exact_kernel_grad(rho: torch.Tensor, u: torch.Tensor, grad: torch.Tensor, window: int | None = None) -> torch.Tensor:
     """∂L/∂ρ (``rho``'s shape: ρ_1 … ρ_T as ``[T, *A]``, A: α's per-neuron shape or 1) of the
-    corrections c over the states ``u`` (``[T, B, ...]``), given their gradient ``grad``."""
+    corrections c over the states ``u`` (``[T, B, ...]``), given their gradient ``grad``; zero
+    beyond a ``window`` (those weights are zeros, not functions of α)."""
     T, B = u.shape[0], u.shape[1]
     per_neuron = rho[0].numel() != 1
+    lags = T if window is None else min(T, window)
+    grad_rho = rho.new_zeros((T, rho[0].numel()))
     # the step from u_n returns c with u_{n+1−k} at lag k: ḡ_{k−1} … ḡ_{T−1} against u_0 … u_{T−k}
-    grad_rho = lag_sums(grad.reshape(T, B, -1), u.reshape(T, B, -1), 1, 1, T + 1, per_neuron)
+    grad_rho[:lags] = lag_sums(grad.reshape(T, B, -1), u.reshape(T, B, -1), 1, 1, lags + 1, per_neuron)
     return grad_rho.reshape(rho.shape)
 
 
@@ -56,15 +60,16 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
     over the batch; ``g``, ``x`` as ``[·, B, F]``) or ``[stop − first, 1]`` (one kernel, summed over
     the neurons too).
 
-    Per neuron, only the pairs at one of the lags, one product per lag (a product of all the pairs,
-    batched over the neurons, makes the framework run a tiny matrix product per neuron and discards
-    the rest); one kernel: one matrix product of all the pairs, added up by lag."""
+    Per neuron, only the pairs at one of the lags, one product per lag and block of rows (a
+    product of all the pairs, batched over the neurons, makes the framework run a tiny matrix
+    product per neuron and discards the rest); one kernel: one matrix product of all the pairs,
+    added up by lag."""
     I, J = g.shape[0], x.shape[0]
     out = g.new_zeros((stop - first, g.shape[2] if per_neuron else 1))
     if not per_neuron:
         rows, columns = g.reshape(I, -1), x.reshape(J, -1)
-        for i0 in range(0, I, PAIR_ROWS):  # by blocks of rows: the pairs take O(PAIR_ROWS·T) memory
-            i1 = min(I, i0 + PAIR_ROWS)
+        for i0 in range(0, I, PRODUCT_ROWS):  # by blocks of rows: the pairs take O(PRODUCT_ROWS·T) memory
+            i1 = min(I, i0 + PRODUCT_ROWS)
             j0, j1 = max(0, i0 + shift - stop + 1), min(J, i1 + shift - first)  # the x rows in reach
             if j1 <= j0:
                 continue
@@ -74,10 +79,16 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
             keep = (lag >= first) & (lag < stop)
             out.index_add_(0, lag[keep] - first, pairs[keep].unsqueeze(1))
         return out
+    part = out.new_empty(out.shape[1:])
     for k in range(first, stop):
         lo, hi = max(0, k - shift), min(I, J + k - shift)  # the rows i of g
-        if hi > lo:
-            torch.sum(g[lo:hi] * x[lo + shift - k : hi + shift - k], (0, 1), out=out[k - first])
+        for i0 in range(lo, hi, PAIR_ROWS):  # by blocks of rows: a bounded product
+            i1 = min(hi, i0 + PAIR_ROWS)
+            a, b = g[i0:i1], x[i0 + shift - k : i1 + shift - k]
+            if i0 == lo:
+                dot_rows(a, b, out[k - first])
+            else:
+                out[k - first] += dot_rows(a, b, part)
     return out
 
 
@@ -108,7 +119,10 @@ def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, pe
     P = F if per_neuron else 1
     grad_lag = u.new_zeros((k0 + L, P))
     grad_amp = u.new_zeros((K, P))
+    # the modes (and, per neuron, the block's weighted gradients): [K, B·F] buffers updated in
+    # place (a new pair per block is fresh memory the kernel maps and zeroes again every block)
     modes = u.new_zeros((K, B * F))
+    weighted = u.new_empty((K, B * F)) if per_neuron else None
     for m0 in range(0, T + 1, L):
         n = min(L, T + 1 - m0)
         lo = max(m0, 1)  # outputs lo … m0 + n − 1 (output 0 has none)
@@ -117,19 +131,19 @@ def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, pe
         first = max(0, m0 - k0)
         grad_lag[1:] += lag_sums(g, u[first : m0 + n - 1], lo - first, 1, k0 + L, per_neuron)
         if m0 > 0:  # the modes: states older than the block's window
-            weighted = powers[lo - m0 : n].t() @ g.reshape(g.shape[0], -1)  # [K, B·F]
-            grad_amp += _dot(modes, weighted, B, per_neuron)
+            grad_amp += _mode_dot(modes, powers[lo - m0 : n], g.reshape(g.shape[0], -1), weighted, B, per_neuron)
         start = m0 - k0
         if m0 + L <= T and start + L > 0:  # fold u_{m0−k0} … u_{m0−k0+L−1} in (those after u_0)
             rows = u[max(start, 0) : start + L].reshape(-1, B * F)
-            modes = torch.addmm(modes * decay, chunk[:, max(0, -start) :], rows)
+            modes.mul_(decay).addmm_(chunk[:, max(0, -start) :], rows)
     grad_amp += powers[: L - 1].t() @ grad_lag[k0 + 1 : k0 + L]  # lags k0 < k < k0 + L: the tail
     return grad_lag, grad_amp
 
 
-def _dot(modes: torch.Tensor, weighted: torch.Tensor, B: int, per_neuron: bool) -> torch.Tensor:
-    """Σ over the batch (and the neurons, one kernel) of modes ⊙ weighted ([K, B·F]) -> [K, P]."""
-    if per_neuron:
-        K = modes.shape[0]
-        return (modes * weighted).reshape(K, B, -1).sum(1)
-    return (modes * weighted).sum(1, keepdim=True)
+def _mode_dot(modes: torch.Tensor, powers: torch.Tensor, g: torch.Tensor, scratch, B: int, per_neuron: bool) -> torch.Tensor:
+    """Σ_i λ^i ⟨g_i, M⟩ summed over the batch (and the neurons, one kernel) -> [K, P]: ``modes``
+    [K, B·F], ``powers`` [n, K], ``g`` [n, B·F]; ``scratch`` [K, B·F] (per neuron) is overwritten."""
+    if not per_neuron:  # ⟨g_i, M_q⟩ for every (i, q) in one product, weighted by λ_q^i
+        return (powers * (g @ modes.t())).sum(0).unsqueeze(1)
+    weighted = torch.mm(powers.t(), g, out=scratch).mul_(modes)
+    return weighted.reshape(modes.shape[0], B, -1).sum(1)

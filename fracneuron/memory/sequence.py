@@ -30,10 +30,14 @@ from ..functional.per_neuron import weighted_rows
 from .fractional import FractionalMemory
 from .soe import SoeMemory
 from .exact import ExactMemory
-from .kernel_gradient import SHORT, exact_kernel_grad, soe_kernel_grads
+from .kernel_gradient import exact_kernel_grad, soe_kernel_grads
 from .state import FractionalState
 
 __all__ = ["SequenceHistory", "KernelReplay", "can_run_sequence"]
+
+#: the longest sequence whose adjoint sums its kernel's lags directly (one product per step over
+#: the gradients already there) instead of running a fresh copy of the engine
+SHORT = 64
 
 
 def can_run_sequence(memory: FractionalMemory, state: FractionalState | None) -> bool:
@@ -71,7 +75,9 @@ class SequenceHistory:
         #: the replay reads u_0 … u_{T−1} from the exact engine's own store (a new single-term
         #: sequence: the store holds exactly u = V − V_0): no copy of the states
         engine = state.engine
-        self.reads_store = bool(self.params) and isinstance(engine, ExactMemory) and engine.window is None and self._direct(engine, steps)
+        self.reads_store = (
+            bool(self.params) and isinstance(engine, ExactMemory) and engine.window is None and self._direct(engine)
+        )
         #: otherwise the states V_0 … V_{T−1} the call's ``steps`` steps are given, for the replay
         #: (not computed again): rows of one buffer (a tensor per step would be T objects for GC)
         self.seen: torch.Tensor | None = None
@@ -126,8 +132,7 @@ class SequenceHistory:
     def replay(self) -> "KernelReplay":
         """The kernel's weights with their graph to :attr:`params`, and how their gradient follows
         from ḡ = ∂L/∂c over the states V_0 … V_{T−1} that :meth:`correction` was given
-        (constants). A new ``soe`` sequence, or a new ``exact`` one with one kernel per layer or of at
-        most :data:`~fracneuron.memory.kernel_gradient.SHORT` steps: the weights themselves
+        (constants). A new single-term ``soe`` or ``exact`` sequence: the weights themselves
         (:mod:`fracneuron.memory.kernel_gradient`); otherwise the corrections c_1 … c_T
         ``[T, B, ...]`` recomputed step by step with their graph."""
         T, memory, state = self.count, self.memory, self.start.detached()
@@ -136,7 +141,7 @@ class SequenceHistory:
             u = self.state.engine.state_values()
         else:
             seen, self.seen = self.seen[:T], None
-            if not self._direct(engine, T):
+            if not self._direct(engine):
                 with torch.enable_grad():
                     corrections = torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
                 return KernelReplay((corrections,), lambda grad: (grad.clone(),))  # ∂c_n/∂c_n = 1
@@ -144,19 +149,14 @@ class SequenceHistory:
             u = seen.sub_(seen[0].clone()) if seen[0].any() else seen
             if isinstance(engine, SoeMemory):
                 return self._soe_replay(engine, u)
+        # exact: the pairs' sums are matrix products for one kernel, element-wise per neuron
         with torch.enable_grad():
             rho = engine.kernel_weights(memory.order, T, u)
-        return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad),))
+        return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad, engine.window),))
 
-    def _direct(self, engine, T: int) -> bool:
-        """Do the weights themselves serve the replay: a new single-term sequence on ``soe``, or on
-        ``exact`` with one kernel per layer (matrix products) or at most SHORT steps (per neuron,
-        element-wise)?"""
-        if not self.anchored or self.memory.order.coefficients() is not None:
-            return False
-        if isinstance(engine, SoeMemory):
-            return True
-        return isinstance(engine, ExactMemory) and (T <= SHORT or not self.memory.order.per_neuron)
+    def _direct(self, engine) -> bool:
+        """Do the weights themselves serve the replay: a new single-term ``soe`` or ``exact`` sequence?"""
+        return self.anchored and self.memory.order.coefficients() is None and isinstance(engine, (SoeMemory, ExactMemory))
 
     def _soe_replay(self, engine: SoeMemory, u: torch.Tensor) -> "KernelReplay":
         order, like = self.memory.order, u[0]

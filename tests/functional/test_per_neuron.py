@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from fracneuron.functional.per_neuron import add_table, pair_sums, weighted_rows
+from fracneuron.functional import per_neuron
+from fracneuron.functional.per_neuron import add_table, dot_rows, pair_sums, weighted_rows
 
 
 def random(*shape, seed=0):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
-def test_weighted_rows():
+@pytest.mark.parametrize("large_row", [1 << 15, 1])
+def test_weighted_rows(large_row, monkeypatch):
+    # large_row = 1: every row counts as large, added row by row into the result
+    monkeypatch.setattr(per_neuron, "LARGE_ROW", large_row)
     w, x = random(5, 4, seed=1), random(5, 3, 4, seed=2)
     torch.testing.assert_close(weighted_rows(w, x), torch.einsum("nf,nbf->bf", w, x), rtol=1e-14, atol=0)
+    empty = weighted_rows(w[:0], x[:0])
+    assert empty.shape == (3, 4) and not empty.any()
+
+
+@pytest.mark.parametrize("large_row", [1 << 15, 1])
+def test_dot_rows(large_row, monkeypatch):
+    monkeypatch.setattr(per_neuron, "LARGE_ROW", large_row)
+    a, b = random(5, 3, 4, seed=9), random(5, 3, 4, seed=10)
+    out = torch.empty(4, dtype=torch.float64)
+    assert dot_rows(a, b, out) is out
+    torch.testing.assert_close(out, torch.einsum("nbf,nbf->f", a, b), rtol=1e-14, atol=0)
+    assert not dot_rows(a[:0], b[:0], out).any()
 
 
 def test_add_table_adds_in_place():

@@ -33,8 +33,9 @@ def assert_close_rel(got, want, rel=1e-12):
 @pytest.mark.parametrize("shift", [0, 1, 3])
 @pytest.mark.parametrize("pair_rows", [256, 2, 3])
 def test_lag_sums_are_the_pairs_at_each_lag(per_neuron, shift, pair_rows, monkeypatch):
-    # pair_rows: one kernel's pairs are formed by blocks of rows (2, 3: many blocks, one ragged)
+    # pair_rows: the pairs are formed by blocks of rows (2, 3: many blocks, one ragged)
     monkeypatch.setattr(kernel_gradient, "PAIR_ROWS", pair_rows)
+    monkeypatch.setattr(kernel_gradient, "PRODUCT_ROWS", pair_rows)
     g, x = random(7, B, F, seed=1), random(9, B, F, seed=2)
     got = lag_sums(g, x, shift, 1, 12, per_neuron)
     want = torch.zeros_like(got)
@@ -54,6 +55,20 @@ def test_exact_kernel_grad_is_the_weights_gradient(per_neuron):
     want = torch.autograd.grad((convolve(rho, u) * g).sum(), rho)[0]
     got = exact_kernel_grad(rho.detach(), u, g)
     assert_close_rel(got, want)
+
+
+@pytest.mark.parametrize("per_neuron", [False, True])
+def test_exact_kernel_grad_within_a_window(per_neuron):
+    # the weights beyond the window are zeros (no function of α): their gradient is zero, the
+    # others are the full gradient's
+    u, g = random(T, B, F, seed=3), random(T, B, F, seed=4)
+    rho = random(T, F if per_neuron else 1, seed=5)
+    rho[7:] = 0.0
+    rho.requires_grad_()
+    want = torch.autograd.grad((convolve(rho, u) * g).sum(), rho)[0]
+    got = exact_kernel_grad(rho.detach(), u, g, window=7)
+    assert_close_rel(got[:7], want[:7])
+    assert not got[7:].any()
 
 
 @pytest.mark.parametrize("per_neuron", [False, True])

@@ -100,11 +100,12 @@ def test_fused_equals_stepped(cls, memory, alpha, reset, tau_learnable, dtype):
 
 @pytest.mark.parametrize("steps", [50, 100])
 @pytest.mark.parametrize("alpha", ["fixed", "learned", "learned_per_neuron"])
-@pytest.mark.parametrize("memory", ["exact", "soe"])
+@pytest.mark.parametrize("memory", ["exact", "window", "soe"])
 def test_longer_sequences(memory, alpha, steps):
     """Past the soe kernel's exact lags (its exponential tail in a short adjoint), past the
-    short-sequence adjoint (the kernel run backward in time), and past the per-neuron exact
-    kernel's short weight gradient (one kernel per layer: its pairs' products at any length)."""
+    short-sequence adjoint (the kernel run backward in time), and past a window: the exact
+    kernel's weight gradient sums the pairs at each lag at any length (per neuron element-wise,
+    by blocks of rows), only the lags a window keeps."""
     fused, stepped = pair(LIFNeuron, alpha, memory, tau_learnable=True, spk_reset="hard")
     x = drive(steps=steps)
     (s1, v1, g1), (s2, v2, g2) = run_both(fused, stepped, x)
