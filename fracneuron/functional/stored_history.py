@@ -264,10 +264,9 @@ def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.
     return torch.bmm(r[:, R - m + lo : R].unsqueeze(1), store.rows(lo, m)).squeeze(1)
 
 
-def _advance(past: Past, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Append x_{m-1} (``u_prev``, [batch, *features]) and return y_m as [P, Q] or [P, 1, Q]."""
+def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Append x_{m-1} (``u``, in the [P, Q] layout) and return y_m as [P, Q] or [P, 1, Q]."""
     m = past.n + 1
-    u = past.to_layout(u_prev)
     if past.block_size == 1:
         return _single_step(past, u, r, m)
     new_block = past.starts_block(m) or r is not past.block_weights
@@ -287,7 +286,7 @@ def _advance(past: Past, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     c = past.far[:, past.block_size - 1 - (m - m0)]
     if m > m0:
         R = r.shape[1]
-        c = torch.baddbmm(c, r[:, R - m + m0 : R].unsqueeze(1), store.rows(m0, m))
+        c = torch.baddbmm(c, r[:, None, R - m + m0 :], store.rows(m0, m))
     return c
 
 
@@ -299,20 +298,21 @@ class _HistoryStep(torch.autograd.Function):
     def forward(ctx, chain, u_prev, r, past):
         ctx.set_materialize_grads(False)
         chain_layout = past.chain_layout
-        y = _advance(past, u_prev, r)
-        store = past.store
+        u = past.to_layout(u_prev)
+        y = _advance(past, u, r)
+        store, m, m0 = past.store, past.n, past.block_start
+        layout = (store.capacity, store.offset, m0)
         ctx.layout, ctx.store, ctx.r = past.layout(), store, r
         ctx.skewed = past.skewed if past.block_size > 1 else None
-        ctx.m, ctx.m0 = past.n, past.block_start
-        ctx.shared_row = past.to_layout(u_prev).shape[0] == 1 < r.shape[0]
+        ctx.m, ctx.m0 = m, m0
+        ctx.shared_row = u.shape[0] == 1 < r.shape[0]
         # the block's far part is flushed at its first step, or at the first recorded one
-        ctx.flush = chain is None or chain_layout[2] != past.block_start or past.n == past.block_start
-        ctx.chain_layout = None
-        if chain is not None and chain_layout[:2] != (store.capacity, store.offset):
-            ctx.chain_layout = chain_layout[:2]  # this step moved to a new store
-        past.chain_layout = (store.capacity, store.offset, past.block_start)
+        ctx.flush = chain is None or chain_layout[2] != m0 or m == m0
+        # the accumulator's layout changes where this step moved to a new store
+        ctx.chain_layout = None if chain is None or chain_layout[:2] == layout[:2] else chain_layout[:2]
+        past.chain_layout = layout
         link = torch.zeros((), dtype=y.dtype, device=y.device)
-        return past.from_layout(y), link.expand(r.shape[0], store.capacity + past.block_size, store.data.shape[2])
+        return past.from_layout(y), link.expand(r.shape[0], layout[0] + past.block_size, store.data.shape[2])
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -324,20 +324,20 @@ class _HistoryStep(torch.autograd.Function):
         Q = store.data.shape[2]
         if G is None:  # nothing later was recorded: this step's backward opens the pass
             G = store.data.new_zeros((P, C + B, Q))
-        parked = G[:, C:, :]  # the current block's output gradients, Hankel row order
-        row = B - 1 - (m - m0)  # this step's row in ``parked``
+        row = B - 1 - (m - m0)  # this step's row in G[:, C:] (the block's output gradients, Hankel order)
         need_r = ctx.needs_input_grad[2]
         grad_r = torch.zeros_like(r) if need_r else None
         if grad_y is not None:
             g = past.to_layout(grad_y)
             if m > m0 and need_r:
                 grad_r[:, R - m + m0 : R] += torch.bmm(g.unsqueeze(1), store.rows(m0, m).transpose(1, 2)).squeeze(1)
-            parked.select(1, row).copy_(g)
+            G[:, C + row] = g
         own = None
         if ctx.needs_input_grad[1]:
             if m > m0:  # near part, gathered: x_{m-1} feeds steps m … m0 + B − 1, all parked now
-                own = torch.baddbmm(G[:, m - 1 - off : m - off, :], r[:, R - row - 1 : R].unsqueeze(1), parked[:, : row + 1, :])
+                own = torch.baddbmm(G[:, m - 1 - off : m - off], r[:, None, R - row - 1 :], G[:, C : C + row + 1])
         if ctx.flush:  # the block's first (or first recorded) step: its far part, one product
+            parked = G[:, C:]
             lo = past.lowest_needed(m0)
             skewed = _skew(r, B) if ctx.skewed is None else ctx.skewed  # (one-step blocks: a view of r)
             H = _hankel(skewed, R, m0, lo, B)
@@ -395,6 +395,6 @@ def step(past: Past, u_prev: torch.Tensor, weights_for) -> torch.Tensor:
         u_prev.requires_grad or r.requires_grad or (past.chain is not None and past.chain.requires_grad)
     )
     if not needs_graph:
-        return past.from_layout(_advance(past, u_prev, r))
+        return past.from_layout(_advance(past, past.to_layout(u_prev), r))
     y, past.chain = _HistoryStep.apply(past.chain, u_prev, r, past)
     return y
