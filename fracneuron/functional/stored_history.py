@@ -130,6 +130,7 @@ class Past:
         """The same past values with no autograd graph: a new block starts at the next step."""
         new = self.fork()
         new.chain = new.chain_layout = new.far = new.block_weights = new.weights = new.skewed = None
+        new.outer_far = new.outer_skewed = None
         new.block_start = 0  # the weights are asked for again: they may carry α's graph
         return new
 
