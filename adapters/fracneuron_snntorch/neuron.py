@@ -137,13 +137,16 @@ class FractionalNeuron:
     def forward(self, input_, *args, **kwargs):
         # The new-sequence rule runs inside the state function (``_frac_update``), after snnTorch's
         # own argument checks, so a misuse gets snnTorch's own error first.
-        self._frac_carried = self._frac_carried_mem(args, kwargs)
+        # (plain attributes, set past nn.Module.__setattr__'s parameter/buffer checks: per step)
+        setattr_ = object.__setattr__
+        setattr_(self, "_frac_carried", self._frac_carried_mem(args, kwargs))
         try:
             out = super().forward(input_, *args, **kwargs)
         finally:
-            self._frac_carried = None
-        self._frac_returned = self.mem
-        self._frac_graph = self.mem.requires_grad  # (not grad_fn: torch.compile traces requires_grad)
+            setattr_(self, "_frac_carried", None)
+        mem = self.mem
+        setattr_(self, "_frac_returned", mem)
+        setattr_(self, "_frac_graph", mem.requires_grad)  # (not grad_fn: torch.compile traces requires_grad)
         return out
 
     def _frac_carried_mem(self, args: tuple, kwargs: dict) -> torch.Tensor:

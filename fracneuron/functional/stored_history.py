@@ -15,7 +15,10 @@ Layout. The past x_0 … x_{n-1} of a state ``[batch, *features]`` lives in one 
 
 Blocking. y_m = Σ_{j<m} ρ_{m-j} x_j is split at the start m0 of a block of B steps into a *far*
 part over j < m0, computed for all B steps of the block by one matrix product (a Hankel slice of
-r times the stored past), and a *near* part over m0 ≤ j < m (at most B − 1 terms).
+r times the stored past), and a *near* part over m0 ≤ j < m (at most B − 1 terms). With
+``span`` > 1 the far part has two levels: one product over j < M0 serves the span·B steps of an
+outer block starting at M0 (the old past is read from memory once per outer block, not once per
+block), a small one over M0 ≤ j < m0 (recent values, still in cache) completes each block's.
 
 Explicit, persistent state. A :class:`Past` is a small handle — its store, its length n, the far
 part of its block, its weights and its autograd ``chain`` — and :func:`step` advances it.
@@ -42,11 +45,13 @@ import copy
 
 import torch
 
+from .block_products import far_part, flush, skew
+
 __all__ = ["BLOCK", "PastStore", "Past", "step"]
 
 #: Steps per block when one kernel serves the whole layer (P = 1); one-step blocks (a kernel per
-#: neuron) with fewer than FEW past values sum them element-wise.
-BLOCK, FEW = 16, 16
+#: neuron) with fewer than FEW past values sum them element-wise; SPAN blocks per outer block.
+BLOCK, FEW, SPAN = 16, 16, 4
 
 
 class PastStore:
@@ -106,9 +111,13 @@ class Past:
         self.weights: torch.Tensor | None = None  # reversed weights r [P, R]
         self.weights_have_graph = False
         self.block_weights: torch.Tensor | None = None  # the weights ``far`` was computed with
-        self.skewed: torch.Tensor | None = None  # ``block_weights`` as a Hankel source (see _skew)
+        self.skewed: torch.Tensor | None = None  # ``block_weights`` as a Hankel source (see skew)
+        self.span = 1  # blocks per outer block (module docstring)
+        self.outer_start = 0  # M0: first step of the current outer block
+        self.outer_far: torch.Tensor | None = None  # [P, span·block, Q]: its far parts over j < M0
+        self.outer_skewed: torch.Tensor | None = None  # skew(block_weights, span·block)
         self.chain: torch.Tensor | None = None  # the last recorded step's accumulator link
-        #: (capacity, offset, block_start) of the store when ``chain`` was made
+        #: (capacity, offset, block_start, outer_start) of the store when ``chain`` was made
         self.chain_layout: tuple[int, int, int] | None = None
         self.facts: tuple | None = None  # (layout facts, the handle :meth:`layout` returns)
 
@@ -121,6 +130,7 @@ class Past:
         """The same past values with no autograd graph: a new block starts at the next step."""
         new = self.fork()
         new.chain = new.chain_layout = new.far = new.block_weights = new.weights = new.skewed = None
+        new.outer_far = new.outer_skewed = None
         new.block_start = 0  # the weights are asked for again: they may carry α's graph
         return new
 
@@ -210,7 +220,7 @@ class Past:
     def lags_needed(self, m: int) -> int:
         """Length R of the reversed weights a block starting at step m reads."""
         if self.window is None:
-            return m + self.block_size - 1
+            return m + self.span * self.block_size - 1
         return self.window + self.block_size
 
 
@@ -226,26 +236,6 @@ def _make_room(past: Past, last: int, like: torch.Tensor, P: int, Q: int) -> Non
         # flush, its near rows) and what the next block reads
         lo = past.lowest_needed(past.block_start or n) if past.window is not None else store.offset
         past.store = store.moved(n, lo, last, like)
-
-
-def _skew(r: torch.Tensor, block: int) -> torch.Tensor:
-    """S[:, i, t] = r[:, t + i] (shape [P, block, R − block + 1]), built once per weights.
-
-    Every block's Hankel matrix is then a column slice of S (:func:`_hankel`): an ordinary strided
-    matrix the matrix product reads in place. Slicing r itself gives overlapping rows, which the
-    product would first copy into a fresh [block, m] buffer each block (memory growing with T).
-    """
-    return r.detach().unfold(1, block, 1).transpose(1, 2).contiguous()
-
-
-def _hankel(skewed: torch.Tensor, R: int, m0: int, lo: int, block: int) -> torch.Tensor:
-    """H[:, i', jj] = r[:, R - m0 - block + 1 + i' + lo + jj]  (shape [P, block, m0 - lo]), a view
-    of ``skewed`` = :func:`_skew` (r, block) with R = r.shape[1].
-
-    Row i' = block-1-i holds the weights ρ_{m0+i-j} of x_j (j = lo + jj) for step m0 + i.
-    """
-    base = R - m0 - block + 1 + lo
-    return skewed[:, :, base : base + m0 - lo]
 
 
 def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.Tensor:
@@ -264,30 +254,39 @@ def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.
     return torch.bmm(r[:, R - m + lo : R].unsqueeze(1), store.rows(lo, m)).squeeze(1)
 
 
-def _advance(past: Past, u_prev: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Append x_{m-1} (``u_prev``, [batch, *features]) and return y_m as [P, Q] or [P, 1, Q]."""
+def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Append x_{m-1} (``u``, in the [P, Q] layout) and return y_m as [P, Q] or [P, 1, Q]."""
     m = past.n + 1
-    u = past.to_layout(u_prev)
     if past.block_size == 1:
         return _single_step(past, u, r, m)
+    B, S = past.block_size, past.block_size * past.span
     new_block = past.starts_block(m) or r is not past.block_weights
-    _make_room(past, m + (past.block_size - 1 if new_block else 0), u, r.shape[0], u.shape[1])
+    new_outer = new_block and (past.block_start == 0 or r is not past.block_weights or m - past.outer_start >= S)
+    _make_room(past, m + (B - 1 if new_block else 0), u, r.shape[0], u.shape[1])
     store = past.store
     store.data.select(1, m - 1 - store.offset).copy_(u)
     store.claimed = past.n = m
-    if new_block:  # far part of steps m … m + B − 1 from the values j < m, one matrix product
-        lo = past.lowest_needed(m)
+    if new_block:  # far part of steps m … m + B − 1 from the values j < m
+        R = r.shape[1]
         if r is not past.block_weights or past.skewed is None:
-            past.skewed = _skew(r, past.block_size)
-        H = _hankel(past.skewed, r.shape[1], m, lo, past.block_size)
-        past.far = torch.bmm(H, store.rows(lo, m)).unsqueeze(2)
+            past.skewed = skew(r, B)
+            past.outer_skewed = skew(r, S) if S > B else past.skewed
+        if new_outer:  # over j < m for the S steps from m: one product
+            lo = past.lowest_needed(m)
+            past.outer_far, past.outer_start = far_part(past.outer_skewed, R, m, lo, store.rows(lo, m)), m
+        M0 = past.outer_start
+        top = S - B - (m - M0)  # this block's rows in the outer block's far parts
+        far = past.outer_far[:, top : top + B]
+        if m > M0:  # plus over M0 ≤ j < m (a new tensor: forks share ``outer_far``)
+            far = far_part(past.skewed, R, m, M0, store.rows(M0, m), into=far)
+        past.far = far.unsqueeze(2)
         past.block_start = m
         past.block_weights = r
     m0 = past.block_start
     c = past.far[:, past.block_size - 1 - (m - m0)]
     if m > m0:
         R = r.shape[1]
-        c = torch.baddbmm(c, r[:, R - m + m0 : R].unsqueeze(1), store.rows(m0, m))
+        c = torch.baddbmm(c, r[:, None, R - m + m0 :], store.rows(m0, m))
     return c
 
 
@@ -299,55 +298,56 @@ class _HistoryStep(torch.autograd.Function):
     def forward(ctx, chain, u_prev, r, past):
         ctx.set_materialize_grads(False)
         chain_layout = past.chain_layout
-        y = _advance(past, u_prev, r)
-        store = past.store
+        u = past.to_layout(u_prev)
+        y = _advance(past, u, r)
+        store, m, m0 = past.store, past.n, past.block_start
+        M0 = past.outer_start if past.block_size > 1 else m0
+        layout = (store.capacity, store.offset, m0, M0)
         ctx.layout, ctx.store, ctx.r = past.layout(), store, r
-        ctx.skewed = past.skewed if past.block_size > 1 else None
-        ctx.m, ctx.m0 = past.n, past.block_start
-        ctx.shared_row = past.to_layout(u_prev).shape[0] == 1 < r.shape[0]
-        # the block's far part is flushed at its first step, or at the first recorded one
-        ctx.flush = chain is None or chain_layout[2] != past.block_start or past.n == past.block_start
-        ctx.chain_layout = None
-        if chain is not None and chain_layout[:2] != (store.capacity, store.offset):
-            ctx.chain_layout = chain_layout[:2]  # this step moved to a new store
-        past.chain_layout = (store.capacity, store.offset, past.block_start)
+        ctx.skewed, ctx.outer_skewed = (past.skewed, past.outer_skewed) if past.block_size > 1 else (None, None)
+        ctx.m, ctx.m0, ctx.outer = m, m0, M0
+        ctx.shared_row = u.shape[0] == 1 < r.shape[0]
+        # a (outer) block's far part is flushed at its first step, or at the first recorded one
+        ctx.flush = chain is None or chain_layout[2] != m0 or m == m0
+        ctx.outer_flush = chain is None or chain_layout[3] != M0 or m == M0
+        # the accumulator's layout changes where this step moved to a new store
+        ctx.chain_layout = None if chain is None or chain_layout[:2] == layout[:2] else chain_layout[:2]
+        past.chain_layout = layout
         link = torch.zeros((), dtype=y.dtype, device=y.device)
-        return past.from_layout(y), link.expand(r.shape[0], store.capacity + past.block_size, store.data.shape[2])
+        return past.from_layout(y), link.expand(r.shape[0], layout[0] + past.span * past.block_size, store.data.shape[2])
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_y, G):
         past, store, r = ctx.layout, ctx.store, ctx.r
-        m, m0, B = ctx.m, ctx.m0, past.block_size
+        m, m0, M0, B = ctx.m, ctx.m0, ctx.outer, past.block_size
+        S = B * past.span
         P, R = r.shape
         C, off = store.capacity, store.offset
-        Q = store.data.shape[2]
         if G is None:  # nothing later was recorded: this step's backward opens the pass
-            G = store.data.new_zeros((P, C + B, Q))
-        parked = G[:, C:, :]  # the current block's output gradients, Hankel row order
-        row = B - 1 - (m - m0)  # this step's row in ``parked``
+            G = store.data.new_zeros((P, C + S, store.data.shape[2]))
+        # G[:, C:]: the outer block's output gradients, Hankel row order; this step's row, its block's first
+        row, top = S - 1 - (m - M0), S - B - (m0 - M0)
         need_r = ctx.needs_input_grad[2]
         grad_r = torch.zeros_like(r) if need_r else None
         if grad_y is not None:
             g = past.to_layout(grad_y)
             if m > m0 and need_r:
                 grad_r[:, R - m + m0 : R] += torch.bmm(g.unsqueeze(1), store.rows(m0, m).transpose(1, 2)).squeeze(1)
-            parked.select(1, row).copy_(g)
+            G[:, C + row] = g
         own = None
         if ctx.needs_input_grad[1]:
             if m > m0:  # near part, gathered: x_{m-1} feeds steps m … m0 + B − 1, all parked now
-                own = torch.baddbmm(G[:, m - 1 - off : m - off, :], r[:, R - row - 1 : R].unsqueeze(1), parked[:, : row + 1, :])
-        if ctx.flush:  # the block's first (or first recorded) step: its far part, one product
-            lo = past.lowest_needed(m0)
-            skewed = _skew(r, B) if ctx.skewed is None else ctx.skewed  # (one-step blocks: a view of r)
-            H = _hankel(skewed, R, m0, lo, B)
-            G[:, lo - off : m0 - off, :].baddbmm_(H.transpose(1, 2), parked)
-            if need_r:
-                M = torch.bmm(parked, store.rows(lo, m0).transpose(1, 2))  # [P, B, m0 - lo]
-                base = R - m0 - B + 1 + lo
-                for i in range(B):  # row i of M holds the gradients of r[base + i : base + i + m0 - lo]
-                    grad_r[:, base + i : base + i + m0 - lo] += M[:, i]
-            parked.zero_()
+                own = torch.baddbmm(G[:, m - 1 - off : m - off], r[:, None, R - row - 1 + top :], G[:, C + top : C + row + 1])
+        if ctx.flush:  # the block's first (or first recorded) step: its far parts, one product each
+            skewed = skew(r, B) if ctx.skewed is None else ctx.skewed  # (one-step blocks)
+            if m0 > M0:  # over M0 ≤ j < m0
+                flush(G[:, M0 - off : m0 - off], G[:, C + top : C + top + B], skewed, R, m0, M0, store.rows(M0, m0), grad_r)
+            if ctx.outer_flush:  # over j < M0, for the whole outer block
+                lo = past.lowest_needed(M0)
+                outer = skewed if S == B else ctx.outer_skewed
+                flush(G[:, lo - off : M0 - off], G[:, C:], outer, R, M0, lo, store.rows(lo, M0), grad_r)
+                G[:, C:].zero_()
         grad_u = None
         if ctx.needs_input_grad[1]:
             if own is None:  # x_{m-1} is far for this whole block: its row is complete
@@ -355,7 +355,7 @@ class _HistoryStep(torch.autograd.Function):
             grad_u = past.from_layout(own.sum(0, keepdim=True) if ctx.shared_row else own)
         grad_chain = None
         if ctx.needs_input_grad[0]:
-            grad_chain = G if ctx.chain_layout is None else _relayout(G, store, ctx.chain_layout, B)
+            grad_chain = G if ctx.chain_layout is None else _relayout(G, store, ctx.chain_layout, S)
         return grad_chain, grad_u, grad_r, None
 
 
@@ -395,6 +395,6 @@ def step(past: Past, u_prev: torch.Tensor, weights_for) -> torch.Tensor:
         u_prev.requires_grad or r.requires_grad or (past.chain is not None and past.chain.requires_grad)
     )
     if not needs_graph:
-        return past.from_layout(_advance(past, u_prev, r))
+        return past.from_layout(_advance(past, past.to_layout(u_prev), r))
     y, past.chain = _HistoryStep.apply(past.chain, u_prev, r, past)
     return y

@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from ..functional.stored_history import BLOCK, Past, step
+from ..functional.stored_history import BLOCK, SPAN, Past, step
 from ..functional.traced import traced_history_step
 from ..order import FractionalOrder
 from ..weights import correction_weights
@@ -132,6 +132,9 @@ class ExactMemory(MemoryEngine):
         past.per_neuron = math.prod(per_neuron_shape) > 1
         # Per-neuron weights make the block's Hankel matrix as large as the history: step by step.
         past.block_size = 1 if past.per_neuron else BLOCK
+        # Two-level far parts (stored_history): the old past read once per SPAN blocks. Not for a
+        # window, whose store keeps only what the current block reads.
+        past.span = SPAN if past.block_size > 1 and past.window is None else 1
 
     def kernel_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
         """ρ_k = −ω_k for k = 1 … ``lags`` as ``[lags, *A]`` (zero beyond a window), with α's graph."""

@@ -20,7 +20,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import fracneuron as fn
-from fracneuron.functional.stored_history import BLOCK
+from fracneuron.functional.stored_history import BLOCK, SPAN
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -117,12 +117,14 @@ def test_no_grad_allocations_per_step_do_not_grow_with_T(T):
                 growth_steps += 1  # the store or the weights grew (geometrically): allowed to allocate
                 continue
             largest = max(largest, max(new.sizes, default=0))
-    assert largest <= BLOCK * N, f"a step allocated {largest} elements (state size {N}, block {BLOCK})"
+    # (an outer block's far parts: SPAN blocks of them at once)
+    assert largest <= SPAN * BLOCK * N, f"a step allocated {largest} elements (state size {N}, block {BLOCK})"
     # growth happens a logarithmic number of times: store doubling, weights doubling, first steps
     assert growth_steps <= 3 * math.ceil(math.log2(T)) + 4
     past = mem.state.engine._past
     assert past.store.capacity <= 2 * (T + BLOCK)
     assert past.skewed.shape[:2] == (1, BLOCK) and past.skewed.shape[2] <= 2 * (T + BLOCK)
+    assert past.outer_skewed.shape[:2] == (1, SPAN * BLOCK) and past.outer_skewed.shape[2] <= 2 * (T + SPAN * BLOCK)
 
 
 def _buffers(engine) -> tuple:
