@@ -40,11 +40,16 @@ def hankel(skewed: torch.Tensor, R: int, m0: int, lo: int, block: int) -> torch.
 
 
 def far_part(
-    skewed: torch.Tensor, R: int, m0: int, lo: int, values: torch.Tensor, into: torch.Tensor | None = None
+    skewed: torch.Tensor, R: int, m0: int, lo: int, values: torch.Tensor, into: torch.Tensor | None = None,
+    steps: int | None = None,
 ) -> torch.Tensor:
     """F (module docstring) of the block at m0 from ``values`` = x_lo … x_{m0-1}, plus ``into``
-    when given (a new tensor either way); the block size is ``skewed``'s."""
-    H = hankel(skewed, R, m0, lo, skewed.shape[1])
+    when given (a new tensor either way); the block size is ``skewed``'s, of which only the first
+    ``steps`` steps (the last rows, Hankel row order) when given."""
+    block = skewed.shape[1]
+    H = hankel(skewed, R, m0, lo, block)
+    if steps is not None:
+        H = H[:, block - steps :]
     return torch.bmm(H, values) if into is None else torch.baddbmm(into, H, values)
 
 

@@ -261,7 +261,8 @@ def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         return _single_step(past, u, r, m)
     B, S = past.block_size, past.block_size * past.span
     new_block = past.starts_block(m) or r is not past.block_weights
-    new_outer = new_block and (past.block_start == 0 or r is not past.block_weights or m - past.outer_start >= S)
+    outer_steps = 0 if past.outer_far is None else past.outer_far.shape[1]
+    new_outer = new_block and (past.block_start == 0 or r is not past.block_weights or m - past.outer_start >= outer_steps)
     _make_room(past, m + (B - 1 if new_block else 0), u, r.shape[0], u.shape[1])
     store = past.store
     store.data.select(1, m - 1 - store.offset).copy_(u)
@@ -271,11 +272,15 @@ def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         if r is not past.block_weights or past.skewed is None:
             past.skewed = skew(r, B)
             past.outer_skewed = skew(r, S) if S > B else past.skewed
-        if new_outer:  # over j < m for the S steps from m: one product
+        if new_outer:  # over j < m for the S steps from m (those the store has room for): one product
             lo = past.lowest_needed(m)
-            past.outer_far, past.outer_start = far_part(past.outer_skewed, R, m, lo, store.rows(lo, m)), m
+            # (a short sequence's store: no far parts for steps it will not reach; a longer one
+            # moves to a larger store, and the outer block ends there)
+            steps = max(B, min(S, store.offset + store.capacity - m + 1) // B * B)
+            past.outer_far = far_part(past.outer_skewed, R, m, lo, store.rows(lo, m), steps=steps)
+            past.outer_start = m
         M0 = past.outer_start
-        top = S - B - (m - M0)  # this block's rows in the outer block's far parts
+        top = past.outer_far.shape[1] - B - (m - M0)  # this block's rows in the outer block's far parts
         far = past.outer_far[:, top : top + B]
         if m > M0:  # plus over M0 ≤ j < m (a new tensor: forks share ``outer_far``)
             far = far_part(past.skewed, R, m, M0, store.rows(M0, m), into=far)

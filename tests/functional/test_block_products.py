@@ -131,3 +131,30 @@ def test_a_fork_inside_an_outer_block_continues_both_ways(monkeypatch):
         grads += xr.grad
     assert torch.allclose(xs.grad, grads, rtol=1e-10, atol=1e-12)
     assert kept is not memory.state
+
+
+@pytest.mark.parametrize("first", [20, 40])
+def test_outer_block_bounded_by_a_short_store(first, monkeypatch):
+    # after a short sequence the next store is sized for that length: the outer block computes far
+    # parts only for the steps the store has room for, and a new one starts where the store grows
+    T = 2 * SPAN * BLOCK + 7
+    x = random(T, 3, 4, seed=5)
+    results = []
+    for span in (SPAN, 1):
+        memory = _memory(span, monkeypatch)
+        _sequence(memory, random(first, 3, 4, seed=6))
+        memory.reset()
+        xs = x.clone().requires_grad_()
+        out = _sequence(memory, xs)
+        out.square().sum().backward()
+        results.append((out.detach(), xs.grad, memory.order.alpha_param.grad))
+    for got, want in zip(*results):
+        assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_short_sequence_computes_no_far_parts_beyond_its_store(monkeypatch):
+    memory = _memory(SPAN, monkeypatch)
+    _sequence(memory, random(BLOCK, 3, 4, seed=7))
+    memory.reset()
+    _sequence(memory, random(BLOCK, 3, 4, seed=8))
+    assert memory.state.engine._past.outer_far.shape[1] == BLOCK  # not SPAN·BLOCK
