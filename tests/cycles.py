@@ -9,15 +9,21 @@ import gc
 
 
 def cycle_garbage(run) -> collections.Counter:
-    """Types (and counts) of the objects only the cycle collector frees after ``run()`` (run once
-    before, so set-up objects and caches are not counted)."""
+    """Types (and counts) of fracneuron's objects that only the cycle collector frees after
+    ``run()`` (run once before, so set-up objects and caches are not counted). Only ours: torch's
+    own caches, once a model was compiled, may let go of cyclic objects (and tensors) of theirs at
+    any call; a cycle through our objects holds theirs (a state its stored past, say)."""
     run()
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         run()
         gc.collect()
-        return collections.Counter(type(o).__name__ for o in gc.garbage)
+        return collections.Counter(type(o).__name__ for o in gc.garbage if _ours(o))
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
+
+
+def _ours(obj) -> bool:
+    return type(obj).__module__.startswith("fracneuron")

@@ -232,8 +232,7 @@ def _make_room(past: Past, last: int, like: torch.Tensor, P: int, Q: int) -> Non
     if store is None:
         past.store = PastStore(like.new_empty((P, max(past.capacity_hint, last), Q)), 0, 0)
     elif not store.owned_by(n, last):
-        # keep what the rest of the current block reads (its far rows for a first recorded step's
-        # flush, its near rows) and what the next block reads
+        # keep what the rest of the block reads (far rows for a first recorded step's flush, near rows) and the next
         lo = past.lowest_needed(past.block_start or n) if past.window is not None else store.offset
         past.store = store.moved(n, lo, last, like)
 
@@ -245,8 +244,7 @@ def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.
     store = past.store
     store.data.select(1, m - 1 - store.offset).copy_(u)
     store.claimed = past.n = past.block_start = m
-    lo = past.lowest_needed(m)
-    R = r.shape[1]
+    lo, R = past.lowest_needed(m), r.shape[1]
     if u.shape[0] == 1 < r.shape[0]:  # one past row for several kernels: a matrix product
         return torch.mm(r[:, R - m + lo : R], store.rows(lo, m)[0])
     if m - lo < FEW:  # (the CPU's batched product of so few terms is several times slower)
@@ -261,8 +259,8 @@ def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         return _single_step(past, u, r, m)
     B, S = past.block_size, past.block_size * past.span
     new_block = past.starts_block(m) or r is not past.block_weights
-    outer_steps = 0 if past.outer_far is None else past.outer_far.shape[1]
-    new_outer = new_block and (past.block_start == 0 or r is not past.block_weights or m - past.outer_start >= outer_steps)
+    # (no block yet: no outer far parts either)
+    new_outer = new_block and (past.block_start == 0 or r is not past.block_weights or m - past.outer_start >= past.outer_far.shape[1])
     _make_room(past, m + (B - 1 if new_block else 0), u, r.shape[0], u.shape[1])
     store = past.store
     store.data.select(1, m - 1 - store.offset).copy_(u)
@@ -272,13 +270,10 @@ def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         if r is not past.block_weights or past.skewed is None:
             past.skewed = skew(r, B)
             past.outer_skewed = skew(r, S) if S > B else past.skewed
-        if new_outer:  # over j < m for the S steps from m (those the store has room for): one product
-            lo = past.lowest_needed(m)
-            # (a short sequence's store: no far parts for steps it will not reach; a longer one
-            # moves to a larger store, and the outer block ends there)
-            steps = max(B, min(S, store.offset + store.capacity - m + 1) // B * B)
-            past.outer_far = far_part(past.outer_skewed, R, m, lo, store.rows(lo, m), steps=steps)
-            past.outer_start = m
+        if new_outer:  # over j < m for the S steps from m, or those the store has room for (a short
+            # sequence's: none for steps it will not reach; a longer one moves, and a new outer block starts)
+            lo, steps = past.lowest_needed(m), max(B, min(S, store.offset + store.capacity - m + 1) // B * B)
+            past.outer_far, past.outer_start = far_part(past.outer_skewed, R, m, lo, store.rows(lo, m), steps=steps), m
         M0 = past.outer_start
         top = past.outer_far.shape[1] - B - (m - M0)  # this block's rows in the outer block's far parts
         far = past.outer_far[:, top : top + B]
