@@ -137,8 +137,10 @@ class SequenceHistory:
         ``[T, B, ...]`` recomputed step by step with their graph."""
         T, memory, state = self.count, self.memory, self.start.detached()
         engine, self.count = state.engine, 0
-        if self.reads_store:  # u_n = V_n − V_0, as the engine stored them (a view, detached)
-            u = self.state.engine.state_values()
+        if self.reads_store:  # u_n = V_n − V_0, as the engine stored them (detached; a view for one
+            # kernel per layer, one copy from a per-neuron store's [neurons, T, batch] layout, whose
+            # transposed view would make every product of the pairs a strided pass)
+            u = self.state.engine.state_values().contiguous()
         else:
             seen, self.seen = self.seen[:T], None
             if not self._direct(engine):
