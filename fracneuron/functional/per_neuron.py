@@ -29,22 +29,23 @@ def weighted_rows(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Σ_n w[n] ⊙ x[n]: ``w`` [n, F], ``x`` [n, B, F] -> a new [B, F]."""
     if x.shape[0] == 0 or x.shape[1:].numel() < LARGE_ROW:  # small rows: one product, then its sum
         return (x * w.unsqueeze(1)).sum(0)
-    # one multiply-add per row into the result: no [n, B, F] product in fresh memory to read again
-    out = torch.mul(x[0], w[0])
-    for n in range(1, x.shape[0]):
-        out.addcmul_(x[n], w[n])
-    return out
+    return _multiply_add_rows(x, w)
 
 
 def dot_rows(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """out = Σ_n Σ over the batch of a[n] ⊙ b[n]: ``a``, ``b`` [n, B, F] -> ``out`` [F], returned."""
     if a.shape[0] == 0 or a.shape[1:].numel() < LARGE_ROW:  # small rows: one product, then its sum
         return torch.sum(a * b, (0, 1), out=out)
-    # large rows: multiply-adds into one [B, F] row (no [n, B, F] product in fresh memory)
-    row = torch.mul(a[0], b[0])
+    return torch.sum(_multiply_add_rows(a, b), 0, out=out)
+
+
+def _multiply_add_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Σ_n a[n] ⊙ b[n] (b[n] broadcast to a[n]'s shape) as a new row, one multiply-add per row:
+    no [n, B, F] product in fresh memory to read again."""
+    out = torch.mul(a[0], b[0])
     for n in range(1, a.shape[0]):
-        row.addcmul_(a[n], b[n])
-    return torch.sum(row, 0, out=out)
+        out.addcmul_(a[n], b[n])
+    return out
 
 
 def add_table(out: torch.Tensor, table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

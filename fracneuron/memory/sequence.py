@@ -119,14 +119,16 @@ class SequenceHistory:
         engine, T = self.engine, grad_H.shape[0]
         if not self.links:  # (earlier calls' links: the adjoint runs on past the call's start)
             # the gradients already there are the adjoint's past: read in place, no stored copy
+            # (past SHORT steps a window's or soe's own adjoint reads less than every later row)
+            rho = None
             if isinstance(engine, ExactMemory) and (T <= SHORT or engine.window is None):
                 rho = engine.kernel_weights(self.memory.order, T, grad_H).detach()
-                if rho[0].numel() == 1 and engine.window is None:  # (a window's past is shorter: its own store)
-                    return _BlockedAdjoint(rho, grad_H)
-                if T <= SHORT:
-                    return _ShortAdjoint(rho, grad_H)
-            if T <= SHORT and isinstance(engine, SoeMemory) and self.kernel is not None:
-                return _ShortAdjoint(engine.lag_weights(self.kernel, T), grad_H)
+            elif T <= SHORT and isinstance(engine, SoeMemory) and self.kernel is not None:
+                rho = engine.lag_weights(self.kernel, T)
+            if rho is not None and rho[0].numel() == 1:
+                return _BlockedAdjoint(rho, grad_H)
+            if rho is not None and T <= SHORT:
+                return _ShortAdjoint(rho, grad_H)
         return _Adjoint(engine.adjoint(), self.memory)
 
     def replay(self) -> "KernelReplay":
@@ -183,20 +185,19 @@ class KernelReplay:
 
 
 class _ShortAdjoint:
-    """ḡu_n = Σ_{k=1}^{T−n} ρ_k ḡH_{n−1+k}, read from the gradient buffer (``correction(g)`` is
-    called with g = ḡH_n, n = T − 1 … 0)."""
+    """ḡu_n = Σ_{k=1}^{T−n} ρ_k ḡH_{n−1+k} for a kernel per neuron, read from the gradient buffer
+    (``correction(g)`` is called with g = ḡH_n, n = T − 1 … 0): element-wise sums of the later
+    rows (one kernel: :class:`_BlockedAdjoint`)."""
 
     def __init__(self, rho: torch.Tensor, grad_H: torch.Tensor) -> None:
         T = grad_H.shape[0]
-        self.rho = rho.reshape(T, -1)  # [T, 1] (one kernel) or [T, features]
+        self.rho = rho.reshape(T, -1)  # [T, features]
         self.grad_H, self.n = grad_H, T
 
     def correction(self, g: torch.Tensor) -> torch.Tensor:
         self.n -= 1
         later = self.grad_H[self.n :]
         count = later.shape[0]
-        if self.rho.shape[1] == 1:
-            return torch.mv(later.reshape(count, -1).t(), self.rho[:count, 0]).reshape(g.shape)
         return weighted_rows(self.rho[:count], later.reshape(count, g.shape[0], -1)).reshape(g.shape)
 
 
