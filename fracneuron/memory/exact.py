@@ -150,9 +150,12 @@ class ExactMemory(MemoryEngine):
     def _reversed_weights(self, order: FractionalOrder, lags: int, like: torch.Tensor) -> torch.Tensor:
         """r [P, R] with r[:, R-k] = −ω_k for k = 1..R (R >= lags, a power of two), so the history
         sum is c_n = −Σ ω_k u_{n-k} directly."""
-        R = max(64, 1 << (lags - 1).bit_length())
+        # at least a block's worth (fewer recomputations as the sequence grows); per neuron the
+        # table is [R, neurons], so a short sequence asks for no more than a block of lags
+        per_neuron = self._past.per_neuron
+        R = max(BLOCK if per_neuron else 64, 1 << (lags - 1).bit_length())
         omega = self._omega(order, R, like)  # [R, *A]
-        if self._past.per_neuron:
+        if per_neuron:
             features = like.shape[1:]
             omega = omega.expand(R, *features).reshape(R, -1)
             return omega.flip(0).t().contiguous()
