@@ -117,6 +117,19 @@ def test_per_neuron_alpha_shape():
     torch.testing.assert_close(w[:, 0, 1], W.gl_weights(0.5, 5))
 
 
+def test_per_neuron_weights_are_each_neurons_own_bit_for_bit():
+    # one α per neuron runs the same products as that α alone (the fused and stepped paths, and a
+    # neuron against a layer of one, must agree to the last digit), and so does its gradient
+    alpha = torch.tensor([[0.3, 0.55, 0.999], [0.7, 1.0, 0.01]], dtype=F64, requires_grad=True)
+    w = W.gl_weights(alpha, 40)
+    assert w.is_contiguous()
+    for i in range(2):
+        for j in range(3):
+            assert torch.equal(w[:, i, j], W.gl_weights(alpha[i, j].detach(), 40))
+    inside = torch.tensor([[0.3, 0.55], [0.7, 0.02]], dtype=F64, requires_grad=True)  # (gradcheck steps off α)
+    assert torch.autograd.gradcheck(lambda a: W.gl_weights(a, 12), (inside,))
+
+
 def test_combined_weights_single_term_is_plain_gl_and_scale():
     alphas = torch.tensor([0.6], dtype=F64)
     w, s = W.combined_gl_weights(alphas, None, 7, step_size=0.25)
