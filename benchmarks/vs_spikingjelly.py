@@ -23,7 +23,9 @@ row on the fused multi-step path and (``stepped``) with ``fused_multi_step = Fal
 fused / native ≤ 1.3x (fixed α), ≤ 1.6x (learned α). Usage::
 
     python benchmarks/vs_spikingjelly.py [--T 16 64 256] [--repeats 3] [--threads 2]
-    python benchmarks/vs_spikingjelly.py --cases issue13 [--repeats 5]
+    python benchmarks/vs_spikingjelly.py --cases issue13 [--repeats 5] [--rounds 3]
+
+(``--rounds``: the issue-13 cases of a group measured in turn that many times, medians reported.)
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fmt_mb, fmt_time, measure, print_table, ratio  # noqa: E402
+from harness import fmt_mb, fmt_time, measure, measure_rounds, print_table, ratio  # noqa: E402
 
 import torch  # noqa: E402
 from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402
@@ -114,30 +116,33 @@ def layer_case(memory: str, N: int, T: int, variant: str, learn: bool, B: int = 
     return fwd_bwd(node, x)
 
 
-def issue13(repeats: int, threads: int | None) -> None:
+def issue13(repeats: int, threads: int | None, rounds: int = 1) -> None:
     rows = []
     for memory, N, T in ISSUE13:
-        base = measure("vs_spikingjelly:layer_case", dict(memory=memory, N=N, T=T, variant="native", learn=False), repeats, threads or 1)
-        for learn, per_neuron in ALPHAS:
-            for variant in ("native", "fused", "stepped"):
-                if variant == "native" and learn:
-                    continue
-                spec = dict(memory=memory, N=N, T=T, variant=variant, learn=learn, per_neuron=per_neuron)
-                r = base if variant == "native" else measure("vs_spikingjelly:layer_case", spec, repeats, threads or 1)
-                rows.append(
-                    {
-                        "memory": memory,
-                        "N": N,
-                        "T": T,
-                        "alpha": ALPHAS[(learn, per_neuron)],
-                        "path": variant,
-                        "fwd+bwd": fmt_time(r["time_s"]),
-                        "time / native": ratio(r["time_s"], base["time_s"]),
-                        "peak mem": fmt_mb(r["peak_mb"]),
-                        "mem / native": ratio(r["peak_mb"], base["peak_mb"]),
-                        "spike rate": f"{r['rate']:.3f}",
-                    }
-                )
+        # every case of the group, measured in turn ``rounds`` times (a load that comes and goes
+        # hits native and fractional alike): medians over the rounds
+        labels, specs = [("0.6", "native")], [dict(memory=memory, N=N, T=T, variant="native", learn=False)]
+        for (learn, per_neuron), label in ALPHAS.items():
+            for variant in ("fused", "stepped"):
+                labels.append((label, variant))
+                specs.append(dict(memory=memory, N=N, T=T, variant=variant, learn=learn, per_neuron=per_neuron))
+        results = measure_rounds("vs_spikingjelly:layer_case", specs, repeats, threads or 1, rounds)
+        base = results[0]
+        for (label, variant), r in zip(labels, results):
+            rows.append(
+                {
+                    "memory": memory,
+                    "N": N,
+                    "T": T,
+                    "alpha": label,
+                    "path": variant,
+                    "fwd+bwd": fmt_time(r["time_s"]),
+                    "time / native": ratio(r["time_s"], base["time_s"]),
+                    "peak mem": fmt_mb(r["peak_mb"]),
+                    "mem / native": ratio(r["peak_mb"], base["peak_mb"]),
+                    "spike rate": f"{r['rate']:.3f}",
+                }
+            )
     print_table(rows, ["memory", "N", "T", "alpha", "path", "fwd+bwd", "time / native", "peak mem", "mem / native", "spike rate"])
 
 
@@ -148,9 +153,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads per case")
     parser.add_argument("--cases", choices=["default", "issue13"], default="default")
+    parser.add_argument("--rounds", type=int, default=1, help="issue13: interleaved rounds (medians)")
     args = parser.parse_args()
     if args.cases == "issue13":
-        return issue13(args.repeats, args.threads)
+        return issue13(args.repeats, args.threads, args.rounds)
     target = "vs_spikingjelly:case"
     rows = []
     for setting in args.settings:

@@ -20,6 +20,7 @@ __all__ = [
     "check_choice",
     "check_tensor",
     "refuse_graph_inputs",
+    "broadcasts_onto",
 ]
 
 
@@ -137,3 +138,12 @@ def refuse_graph_inputs(value, name: str, flag: str) -> None:
             f"{name} is a tensor that requires grad, but a fractional module keeps its own {name}: pass "
             f"{flag}=True to train it (the tensor's values are the start), or pass {name}.detach()"
         )
+
+
+def broadcasts_onto(shape: Sequence[int], target: Sequence[int]) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` without enlarging it: no more dimensions, and
+    each trailing size 1 or ``target``'s. (Written out: ``torch.broadcast_shapes`` loads torch's
+    symbolic-shape machinery, sympy included, about 30 MB and a second, on its first call.)"""
+    if len(shape) > len(target):
+        return False
+    return all(s == 1 or s == t for s, t in zip(reversed(tuple(shape)), reversed(tuple(target))))

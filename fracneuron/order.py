@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._checks import check_alpha, check_alpha_list, check_positive, refuse_graph_inputs
+from ._checks import broadcasts_onto, check_alpha, check_alpha_list, check_positive, refuse_graph_inputs
 from .weights import combined_gl_weights
 
 __all__ = ["FractionalOrder", "ALPHA_MIN"]
@@ -142,11 +142,7 @@ class FractionalOrder(nn.Module):
         shape = self.alphas().shape[1:]
         if not shape:
             return
-        try:
-            fits = len(shape) <= len(features) and torch.broadcast_shapes(shape, features) == features
-        except RuntimeError:
-            fits = False
-        if not fits:
+        if not broadcasts_onto(shape, features):
             raise ValueError(
                 f"alpha of shape {tuple(shape)} does not fit the neurons' feature shape {tuple(features)} "
                 "(the state without its batch dimension): a per-neuron alpha must broadcast against it"

@@ -39,3 +39,18 @@ def test_spikede_names_import_from_the_top_level():
     assert LIFNeuron is neuron.LIFNeuron and IFNeuron is neuron.IFNeuron
     assert ALIFNeuron is neuron.ALIFNeuron and BaseNeuron is neuron.BaseNeuron
     assert callable(SNNWrapper) and callable(fdeint)
+
+
+def test_a_per_neuron_sequence_does_not_load_sympy():
+    # a shape check must not pull in torch's symbolic-shape machinery (sympy: ~30 MB and a second
+    # on the first call, which the first training step, and every benchmark's warm-up, paid)
+    result = run(
+        "import sys, torch, fracneuron as fn\n"
+        "for per_neuron in (False, True):\n"
+        "    lif = fn.neuron.LIFNeuron(alpha=0.6, learn_alpha=True, per_neuron=per_neuron, step_mode='m')\n"
+        "    lif(torch.rand(5, 2, 4, requires_grad=True)).sum().backward()\n"
+        "fn.fdeint(lambda t, y: -y, torch.ones(2, 3), torch.linspace(0, 1, 5), alpha=torch.full((3,), 0.5))\n"
+        "print('sympy' in sys.modules)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import torch
 
+from .._checks import broadcasts_onto
 from .step import fractional_potential
 
 __all__ = ["fused_sequence"]
@@ -180,7 +181,7 @@ def _increment(cell, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 def _scaled_(t: torch.Tensor, k) -> torch.Tensor:
     """t·k in place (k a number, 1 leaves t as it is, or a tensor that broadcasts to t)."""
     if isinstance(k, torch.Tensor):
-        return t.mul_(k) if torch.broadcast_shapes(k.shape, t.shape) == t.shape else t * k
+        return t.mul_(k) if broadcasts_onto(k.shape, t.shape) else t * k
     return t if k == 1.0 else t.mul_(k)
 
 

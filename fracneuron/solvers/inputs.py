@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._checks import check_alpha, check_alpha_list, check_tensor
+from .._checks import broadcasts_onto, check_alpha, check_alpha_list, check_tensor
 from ..order import FractionalOrder
 
 __all__ = ["uniform_step", "GivenOrder", "Layout", "order_and_layout"]
@@ -133,15 +133,11 @@ def order_and_layout(
     a = _as_float64(alpha, y0)
     if a.numel() == 1:
         return GivenOrder(a.reshape(1), None, step_size), Layout(y0.shape)
-    try:
-        torch.broadcast_shapes(a.shape, y0.shape)
-    except RuntimeError:
+    if not broadcasts_onto(a.shape, y0.shape):
         raise ValueError(
-            f"a tensor alpha must broadcast against y0 (one order per element): alpha has shape "
-            f"{tuple(a.shape)}, y0 has shape {tuple(y0.shape)}"
-        ) from None
-    if a.dim() > y0.dim() or torch.broadcast_shapes(a.shape, y0.shape) != y0.shape:
-        raise ValueError(f"alpha of shape {tuple(a.shape)} must not enlarge y0 of shape {tuple(y0.shape)}")
+            f"a tensor alpha must broadcast onto y0 without enlarging it (one order per element): "
+            f"alpha has shape {tuple(a.shape)}, y0 has shape {tuple(y0.shape)}"
+        )
     aligned = a.reshape((1,) * (y0.dim() - a.dim()) + tuple(a.shape))
     lead = 0
     while lead < y0.dim() and aligned.shape[lead] == 1:
