@@ -113,6 +113,18 @@ def test_longer_sequences(memory, alpha, steps):
     assert_close_rel(g1, g2, 1e-12)
 
 
+@pytest.mark.parametrize("alpha", ["learned", "learned_per_neuron"])
+@pytest.mark.parametrize("memory", ["exact", "soe"])
+def test_long_learned_sequence_from_a_nonzero_membrane(memory, alpha):
+    """The membrane starts at v_reset = 0.2, so u = V − V_0 ≠ V in the weights' gradient (the
+    states kept for soe, the exact engine's store), past soe's exact lags and several blocks."""
+    fused, stepped = pair(LIFNeuron, alpha, memory, tau_learnable=True, spk_reset="hard", v_reset=0.2)
+    x = drive(steps=100)
+    (s1, v1, g1), (s2, v2, g2) = run_both(fused, stepped, x)
+    assert torch.equal(s1, s2) and torch.equal(v1, v2)
+    assert_close_rel(g1, g2, 1e-12)
+
+
 @pytest.mark.parametrize("cls", [LIFNeuron, IFNeuron])
 def test_fused_step_size_and_surrogates(cls):
     """Off the unit grid (s = h^{α−1} ≠ 1, α learned: ∂s/∂α) and with other spike functions."""
