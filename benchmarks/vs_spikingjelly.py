@@ -35,7 +35,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fmt_mb, fmt_time, measure, measure_rounds, print_table, ratio  # noqa: E402
+from harness import cost_columns, measure, measure_rounds, print_table  # noqa: E402
 
 import torch  # noqa: E402
 from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402
@@ -136,10 +136,7 @@ def issue13(repeats: int, threads: int | None, rounds: int = 1) -> None:
                     "T": T,
                     "alpha": label,
                     "path": variant,
-                    "fwd+bwd": fmt_time(r["time_s"]),
-                    "time / native": ratio(r["time_s"], base["time_s"]),
-                    "peak mem": fmt_mb(r["peak_mb"]),
-                    "mem / native": ratio(r["peak_mb"], base["peak_mb"]),
+                    **cost_columns(r, base, "native"),
                     "spike rate": f"{r['rate']:.3f}",
                 }
             )
@@ -170,10 +167,7 @@ def main() -> None:
                         "setting": setting,
                         "T": T,
                         "neuron": variant,
-                        "fwd+bwd": fmt_time(r["time_s"]),
-                        "time / native": ratio(r["time_s"], base["time_s"]),
-                        "peak mem": fmt_mb(r["peak_mb"]),
-                        "mem / native": ratio(r["peak_mb"], base["peak_mb"]),
+                        **cost_columns(r, base, "native"),
                         "spike rate": f"{r['rate']:.3f}",
                         "same spikes as native": "yes" if r["checksum"] == base["checksum"] else "no",
                     }
