@@ -30,7 +30,8 @@ Protocols (duck-typed; this module imports nothing above ``functional``):
 
 * ``cell``: ``charge(x, v)``; optionally ``increment(x, v)`` = Δ = C − V as the cell's stepped
   neuron computes it (then H = V + s·Δ + c is formed from it: C − V would round differently);
-  ``threshold``; ``fire(z)`` and ``fire_slope(z)`` = σ'(z);
+  ``threshold``; ``fire(z)`` (optionally ``fire_into(z, out)``: the same, written into ``out``)
+  and ``fire_slope(z)`` = σ'(z);
   ``reset(H, S)`` and ``reset_partials(H, S)`` = (∂R/∂H, ∂R/∂S or ``None``);
   ``charge_partials()`` = (∂C/∂x, ∂C/∂V), numbers or tensors independent of x and V;
   ``params`` (tensors) and ``param_grads(x, V, ḡC)`` (their gradients).
@@ -90,6 +91,7 @@ def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
     scale = history.scale(x_seq)  # s depends on the dtype and device only: one per sequence
     pre_spike = spikes = None
     increment = getattr(cell, "increment", None)
+    fire_into = getattr(cell, "fire_into", None)
     for n, x in enumerate(x_seq.unbind(0)):
         # H and S go straight into the sequence's buffers (allocated at the first step, when
         # their shapes and dtypes are known): no per-step tensors to stack afterwards
@@ -98,12 +100,15 @@ def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
             H = fractional_potential(v, history.correction(v), scale, charged=cell.charge(x, v), out=into)
         else:  # the cell's stepped neuron adds its own increment (C − V would round otherwise)
             H = fractional_potential(v, history.correction(v), scale, increment=increment(x, v), out=into)
-        S = cell.fire(H - theta)
-        if pre_spike is None:
-            pre_spike = H.new_empty((T, *H.shape))
-            spikes = S.new_empty((T, *S.shape))
-            H = pre_spike[0].copy_(H)
-        spikes[n].copy_(S)
+        if fire_into is not None and spikes is not None:  # Θ straight into the spikes' row
+            S = fire_into(H - theta, spikes[n])
+        else:
+            S = cell.fire(H - theta)
+            if pre_spike is None:
+                pre_spike = H.new_empty((T, *H.shape))
+                spikes = S.new_empty((T, *S.shape))
+                H = pre_spike[0].copy_(H)
+            spikes[n].copy_(S)
         v = cell.reset(H, S)
     return pre_spike, spikes, v
 

@@ -64,6 +64,10 @@ class NeuronCell:
         """Θ(z) in z's dtype: the spike function's forward, without its autograd node."""
         return heaviside(z)
 
+    def fire_into(self, z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """:meth:`fire` written into ``out`` (a step's row of the sequence's spikes)."""
+        return heaviside(z, out)
+
     def reset(self, H: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
         return self.neuron.reset_potential(H, S)
 
