@@ -111,6 +111,19 @@ class SequenceHistory:
             self.seen = v.new_empty((self.steps, *v.shape))
         self.seen[self.count].copy_(v)
 
+    def keeps_states(self) -> bool:
+        """Does the engine's store hold V_0 … V_{T−1} themselves, bit for bit (after the first
+        step): an ``exact`` engine with one kernel per layer over a new sequence anchored at +0,
+        where u = V is stored as it is."""
+        state = self.state
+        return (isinstance(state.engine, ExactMemory) and state.engine.window is None and self.anchored
+                and state.zero_anchor and not self.memory.order.per_neuron and not self.earlier)
+
+    def stored_states(self) -> torch.Tensor:
+        """V_0 … V_{T−1} ``[T, ...]`` (see :meth:`keeps_states`): a view of the engine's store,
+        whose rows are never written again."""
+        return self.state.engine.state_values()
+
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
         return self.memory.increment_scale(like)
 

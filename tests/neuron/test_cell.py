@@ -73,3 +73,9 @@ def test_fire_into_and_reset_are_the_neurons_bit_for_bit(reset, threshold):
     assert torch.equal(got.isnan(), want.isnan())
     assert torch.equal(torch.nan_to_num(got), torch.nan_to_num(want))
     assert torch.equal(torch.signbit(got), torch.signbit(want))
+    # a soft reset: H − θ recovered from the post-reset state, bit for bit (the backward's input)
+    assert cell.recovers_fire_input == (reset["spk_reset"] == "soft")
+    if cell.recovers_fire_input:
+        z, want_z = cell.fire_input(got, spikes), H - cell.threshold
+        assert torch.equal(z.isnan(), want_z.isnan())
+        assert torch.equal(torch.nan_to_num(z), torch.nan_to_num(want_z))
