@@ -80,3 +80,14 @@ def test_unknown_name_and_bad_scale_are_rejected():
         surrogate.get("arctan", -1.0)
     with pytest.raises(ValueError, match="surrogate width must be > 0"):
         surrogate.get("gaussian_surrogate", 0.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_heaviside_compares_into_a_float_tensor(dtype):
+    # one pass into x's dtype (or into ``out``): 1 where x >= 0 (-0 included), 0 below and for NaN
+    x = torch.tensor([-1.0, -0.0, 0.0, 1e-30, -1e-30, float("inf"), -float("inf"), float("nan")], dtype=dtype)
+    want = torch.tensor([0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0], dtype=dtype)
+    got = surrogate.heaviside(x)
+    assert got.dtype == dtype and torch.equal(got, want)
+    out = torch.empty(2, 8, dtype=dtype)
+    assert surrogate.heaviside(x, out[1]).data_ptr() == out[1].data_ptr() and torch.equal(out[1], want)

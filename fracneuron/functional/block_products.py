@@ -41,16 +41,22 @@ def hankel(skewed: torch.Tensor, R: int, m0: int, lo: int, block: int) -> torch.
 
 def far_part(
     skewed: torch.Tensor, R: int, m0: int, lo: int, values: torch.Tensor, into: torch.Tensor | None = None,
-    steps: int | None = None,
+    steps: int | None = None, out: torch.Tensor | None = None, in_place: bool = False,
 ) -> torch.Tensor:
     """F (module docstring) of the block at m0 from ``values`` = x_lo … x_{m0-1}, plus ``into``
-    when given (a new tensor either way); the block size is ``skewed``'s, of which only the first
-    ``steps`` steps (the last rows, Hankel row order) when given."""
+    when given (added in place with ``in_place``); the block size is ``skewed``'s, of which only
+    the first ``steps`` steps (the last rows, Hankel row order) when given. Without ``into``, F
+    goes into ``out`` when that is a contiguous buffer of F's shape; else into a new tensor."""
     block = skewed.shape[1]
     H = hankel(skewed, R, m0, lo, block)
     if steps is not None:
         H = H[:, block - steps :]
-    return torch.bmm(H, values) if into is None else torch.baddbmm(into, H, values)
+    if into is not None:
+        return into.baddbmm_(H, values) if in_place else torch.baddbmm(into, H, values)
+    shape = (H.shape[0], H.shape[1], values.shape[2])
+    if out is not None and out.shape == shape and out.is_contiguous() and (out.dtype, out.device) == (values.dtype, values.device):
+        return torch.bmm(H, values, out=out)
+    return torch.bmm(H, values)
 
 
 def flush(

@@ -9,8 +9,10 @@ call starts from and u_j = V_j − a (a: the sequence's anchor):
 
 is recorded step by step with a dozen autograd nodes per step. Here the forward runs without a
 graph, with the very operations of the stepped neuron (so spikes and states are bit for bit the
-stepped ones, and the memory's running state advances as it would), keeps H and S, and the
-backward is the adjoint recurrence from n = T − 1 down to 0:
+stepped ones, and the memory's running state advances as it would), keeps H and S (or only S,
+when the cell recovers H − θ bit for bit from V_{n+1} and S_n and the memory's store keeps the
+states: one ``[T, B, ...]`` buffer less), and the backward is the adjoint recurrence from
+n = T − 1 down to 0:
 
     ḡS_n = ḡspike_n + ḡV_{n+1} ∂R/∂S,     ḡH_n = ḡV_{n+1} ∂R/∂H + ḡS_n σ'(H_n − θ)
     ḡu_n = Σ_{k≥1} ρ_k ḡH_{n-1+k}          (the memory, run backward in time: the adjoint)
@@ -30,11 +32,15 @@ Protocols (duck-typed; this module imports nothing above ``functional``):
 
 * ``cell``: ``charge(x, v)``; optionally ``increment(x, v)`` = Δ = C − V as the cell's stepped
   neuron computes it (then H = V + s·Δ + c is formed from it: C − V would round differently);
-  ``threshold``; ``fire(z)`` and ``fire_slope(z)`` = σ'(z);
+  ``threshold``; ``fire(z)`` (optionally ``fire_into(z, out)``: the same, written into ``out``)
+  and ``fire_slope(z)`` = σ'(z); optionally ``recovers_fire_input`` and ``fire_input(V, S)``:
+  H − θ of steps from their post-reset states and spikes, bit for bit;
   ``reset(H, S)`` and ``reset_partials(H, S)`` = (∂R/∂H, ∂R/∂S or ``None``);
   ``charge_partials()`` = (∂C/∂x, ∂C/∂V), numbers or tensors independent of x and V;
   ``params`` (tensors) and ``param_grads(x, V, ḡC)`` (their gradients).
 * ``history``: ``correction(v)`` (c of the step from v, advancing the running state);
+  ``keeps_states()`` (asked after the first step) and ``stored_states()`` (V_0 … V_{T−1}, held
+  bit for bit in the memory's store);
   ``scale(like)`` (s or ``None``); ``anchored`` (this call starts the sequence); ``anchor`` (the
   sequence's anchor when it is an input with a graph, else ``None``); ``links`` (the states of the
   earlier fused calls of the sequence, see below); ``adjoint(ḡH)`` (a fresh copy of the kernel with
@@ -51,6 +57,8 @@ reaches every earlier call as the stepped path's would.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 
@@ -69,7 +77,11 @@ def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> 
     ``x_seq``; the link (V_0 … V_{T−1}, ``[T, B, ...]``) carries the memory's gradient into this
     call when a later call continues the sequence."""
     with torch.no_grad():
-        forward = _forward_steps(cell, history, x_seq, v_init)
+        pre_spike, spikes, v_last = _forward_steps(cell, history, x_seq, v_init)
+    # without H, the backward reads V_1 … V_{T−1} in the store (a view: its rows are never
+    # rewritten) and V_T
+    states = history.stored_states() if pre_spike is None else None
+    forward = (pre_spike, spikes, v_last, states)
     # the memory's parameters (α): the kernel's weights (or its corrections c_n(α) over the known
     # states), with their graph, are inputs of the sequence's node, whose backward gives them
     # their gradient from ḡH (∂H_n/∂c_n = 1)
@@ -89,40 +101,64 @@ def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
     """The stepped neuron's operations, step by step, without a graph: (H, S, V_T)."""
     theta, T = cell.threshold, x_seq.shape[0]
     scale = history.scale(x_seq)  # s depends on the dtype and device only: one per sequence
-    pre_spike = spikes = None
+    pre_spike = spikes = scratch = None
     increment = getattr(cell, "increment", None)
+    fire_into = getattr(cell, "fire_into", None)
     for n, x in enumerate(x_seq.unbind(0)):
         # H and S go straight into the sequence's buffers (allocated at the first step, when
         # their shapes and dtypes are known): no per-step tensors to stack afterwards
-        into = None if pre_spike is None else pre_spike[n]
+        into = scratch if pre_spike is None else pre_spike[n]
         if increment is None:
             H = fractional_potential(v, history.correction(v), scale, charged=cell.charge(x, v), out=into)
         else:  # the cell's stepped neuron adds its own increment (C − V would round otherwise)
             H = fractional_potential(v, history.correction(v), scale, increment=increment(x, v), out=into)
-        S = cell.fire(H - theta)
-        if pre_spike is None:
-            pre_spike = H.new_empty((T, *H.shape))
+        if spikes is None:  # the first step
+            S = cell.fire(H - theta)
             spikes = S.new_empty((T, *S.shape))
-            H = pre_spike[0].copy_(H)
-        spikes[n].copy_(S)
+            spikes[0].copy_(S)
+            if getattr(cell, "recovers_fire_input", False) and history.keeps_states():
+                scratch = H  # H of one step at a time: the backward recovers H − θ
+            else:
+                pre_spike = H.new_empty((T, *H.shape))
+                H = pre_spike[0].copy_(H)
+        elif fire_into is not None:  # Θ straight into the spikes' row
+            S = fire_into(H - theta, spikes[n])
+        else:
+            S = cell.fire(H - theta)
+            spikes[n].copy_(S)
         v = cell.reset(H, S)
     return pre_spike, spikes, v
 
 
-def _states(cell, v_init: torch.Tensor, pre_spike: torch.Tensor, spikes: torch.Tensor) -> torch.Tensor:
-    """V_0 … V_{T−1} from the saved H and S (the forward's own reset, so the same values)."""
+def _states(cell, v_init: torch.Tensor, pre_spike: torch.Tensor | None, spikes: torch.Tensor, stored) -> torch.Tensor:
+    """V_0 … V_{T−1}: the ``stored`` ones, or from the saved H and S (the forward's own reset, so
+    the same values)."""
+    if pre_spike is None:
+        return stored
     with torch.no_grad():
         return torch.cat([v_init.unsqueeze(0), cell.reset(pre_spike[:-1], spikes[:-1])])
 
 
+def _fire_input(cell, pre_spike, stored, v_last, lo: int, hi: int, S: torch.Tensor) -> tuple:
+    """(H_n − θ, H_n or ``None``) for n = lo … hi − 1: from the saved H, or recovered from the
+    states after the steps, V_{n+1} (the ``stored`` V_1 … V_{T−1}, then V_T), and their spikes."""
+    if pre_spike is not None:
+        H = pre_spike[lo:hi]
+        return H - cell.threshold, H
+    after = stored[lo + 1 : hi + 1]
+    if hi == stored.shape[0]:
+        after = torch.cat([after, v_last.unsqueeze(0)])
+    return cell.fire_input(after, S), None
+
+
 class _Sequence(torch.autograd.Function):
-    """(x_seq, v_init, anchor, scale(α), (H, S, V_T), cell, history, replay (the memory's
+    """(x_seq, v_init, anchor, scale(α), (H or None, S, V_T, stored V_0 … V_{T−1} or None), cell, history, replay (the memory's
     :class:`~fracneuron.memory.sequence.KernelReplay` or ``None``), (n_cell_params, n_links,
     n_kernel), *links, *kernel (the replay's inputs), *cell_params) -> (spikes, V_T, link)."""
 
     @staticmethod
     def forward(ctx, x_seq, v_init, anchor, scale, forward, cell, history, replay, sizes, *rest):
-        pre_spike, spikes, v_last = forward  # run just before, without a graph
+        pre_spike, spikes, v_last, ctx.stored = forward  # run just before, without a graph
         ctx.set_materialize_grads(False)  # an output the loss does not use (the link) costs nothing
         ctx.cell, ctx.history, ctx.replay, ctx.sizes = cell, history, replay, sizes
         ctx.link_sizes = [link.shape[0] for link in rest[: sizes[1]]]
@@ -130,16 +166,18 @@ class _Sequence(torch.autograd.Function):
         # x is read again only for the gradients of the cell's parameters and of s(α): otherwise
         # keep an empty tensor of its dtype (s's) instead of holding the whole sequence's input
         reads_x = any(ctx.needs_input_grad[first:]) or ctx.needs_input_grad[3]
-        ctx.save_for_backward(x_seq if reads_x else x_seq.new_empty(0), v_init, pre_spike, spikes)
+        kept = v_last if pre_spike is None else pre_spike  # (V_T: the last step's recovered H − θ)
+        ctx.save_for_backward(x_seq if reads_x else x_seq.new_empty(0), v_init, kept, spikes)
         # the link's values are never read (a later call reads the engine's stored past): it only
         # carries the gradient, so it is an expanded zero that costs no memory
-        link = pre_spike.new_zeros(()).expand(pre_spike.shape)
+        link = spikes.new_zeros(()).expand(spikes.shape)
         return spikes, v_last, link
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_spikes, grad_v_last, grad_states):
-        x_seq, v_init, pre_spike, spikes = ctx.saved_tensors
+        x_seq, v_init, kept, spikes = ctx.saved_tensors
+        pre_spike, v_last = (kept, None) if ctx.stored is None else (None, kept)
         cell, history = ctx.cell, ctx.history
         n_cell, n_links, n_kernel = ctx.sizes
         scale = history.scale(x_seq)
@@ -150,12 +188,13 @@ class _Sequence(torch.autograd.Function):
         gain = dx if scale_value is None else scale_value * dx
         needs = ctx.needs_input_grad
         scan = _AdjointScan(history, keep, ctx.link_sizes, needs[1], needs[2])
-        grad_H, grad_v_init = scan.run(cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states)
+        fire_input = partial(_fire_input, cell, pre_spike, ctx.stored, v_last)
+        grad_H, grad_v_init = scan.run(cell, fire_input, spikes, grad_spikes, grad_v_last, grad_states)
         first = 9 + n_links + n_kernel  # the cell's parameters' positions in the inputs
         cell_grads = [None] * (len(needs) - first)
         grad_scale = None
         if any(needs[first:]) or needs[3]:
-            states = _states(cell, v_init, pre_spike, spikes)
+            states = _states(cell, v_init, pre_spike, spikes, ctx.stored)
             if any(needs[first:]):
                 grad_charged = grad_H if scale_value is None else grad_H * scale_value
                 cell_grads = cell.param_grads(x_seq, states, grad_charged)
@@ -204,24 +243,25 @@ class _AdjointScan:
         self.grad_anchor = None
         self.grad_links: list = []
 
-    def run(self, cell, pre_spike, spikes, grad_spikes, grad_v_last, grad_states):
-        T, keep = pre_spike.shape[0], self.keep
+    def run(self, cell, fire_input, spikes, grad_spikes, grad_v_last, grad_states):
+        """``fire_input(lo, hi, S)``: (H_n − θ, H_n or ``None``) of steps lo … hi − 1."""
+        T, keep = spikes.shape[0], self.keep
         anchored = self.history.anchored
-        grad_H = torch.empty_like(pre_spike)
+        grad_H = torch.empty_like(spikes)
         adjoint = self.adjoint = self.history.adjoint(grad_H)
-        grad_v = torch.zeros_like(pre_spike[0]) if grad_v_last is None else grad_v_last
+        grad_v = torch.zeros_like(spikes[0]) if grad_v_last is None else grad_v_last
         # Σ ḡu: the anchor's gradient, needed when it is v_init (anchored here) or an input
         summing = (anchored and self.need_v_init) or self.anchor_input
         memory_sum = torch.zeros_like(grad_v) if summing else None
-        theta = cell.threshold
         # ḡH_n = ḡspike_n σ'_n + P_n ḡV_{n+1},  P_n = ∂R/∂H + ∂R/∂S σ'_n: all but ḡV is known up
         # front, so it is computed a few steps at a time and the time loop keeps few ops per step
         chunk = max(1, min(16, CHUNK_ELEMENTS // max(1, grad_v.numel())))
         for hi in range(T, 0, -chunk):
             lo = max(0, hi - chunk)
-            H, S = pre_spike[lo:hi], spikes[lo:hi]
-            slope = cell.fire_slope(H - theta)
-            direct = slope * grad_spikes[lo:hi] if grad_spikes is not None else torch.zeros_like(H)
+            S = spikes[lo:hi]
+            z, H = fire_input(lo, hi, S)
+            slope = cell.fire_slope(z)
+            direct = slope * grad_spikes[lo:hi] if grad_spikes is not None else torch.zeros_like(slope)
             through_H, through_S = cell.reset_partials(H, S)
             through = through_H if through_S is None else through_S * slope + through_H
             for i in range(hi - lo - 1, -1, -1):

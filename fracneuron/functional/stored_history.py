@@ -62,10 +62,7 @@ class PastStore:
     __slots__ = ("data", "offset", "claimed", "axis")
 
     def __init__(self, data: torch.Tensor, offset: int, claimed: int, axis: int = 1) -> None:
-        self.data = data
-        self.offset = offset
-        self.claimed = claimed
-        self.axis = axis
+        self.data, self.offset, self.claimed, self.axis = data, offset, claimed, axis
 
     @property
     def capacity(self) -> int:
@@ -98,8 +95,7 @@ class Past:
     """
 
     def __init__(self, window: int | None = None, capacity_hint: int = 64, rows: bool = False) -> None:
-        self.window = window
-        self.capacity_hint = capacity_hint
+        self.window, self.capacity_hint = window, capacity_hint
         self.rows = rows  # the caller passes (and takes back) the [P, Q] layout itself
         self.store: PastStore | None = None
         self.n = 0  # values stored by this handle's sequence
@@ -116,6 +112,7 @@ class Past:
         self.outer_start = 0  # M0: first step of the current outer block
         self.outer_far: torch.Tensor | None = None  # [P, span·block, Q]: its far parts over j < M0
         self.outer_skewed: torch.Tensor | None = None  # skew(block_weights, span·block)
+        self.owns_far = False  # no other handle reads ``outer_far``: later blocks write it in place
         self.chain: torch.Tensor | None = None  # the last recorded step's accumulator link
         #: (capacity, offset, block_start, outer_start) of the store when ``chain`` was made
         self.chain_layout: tuple[int, int, int] | None = None
@@ -124,6 +121,7 @@ class Past:
     # ------------------------------------------------------------- handles
     def fork(self) -> "Past":
         """An independent handle on the same past (O(1); see the module docstring)."""
+        self.owns_far = False  # both read ``outer_far`` now: neither writes it again
         return copy.copy(self)
 
     def cut(self) -> "Past":
@@ -273,12 +271,14 @@ def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         if new_outer:  # over j < m for the S steps from m, or those the store has room for (a short
             # sequence's: none for steps it will not reach; a longer one moves, and a new outer block starts)
             lo, steps = past.lowest_needed(m), max(B, min(S, store.offset + store.capacity - m + 1) // B * B)
-            past.outer_far, past.outer_start = far_part(past.outer_skewed, R, m, lo, store.rows(lo, m), steps=steps), m
+            spare = past.outer_far if past.owns_far else None  # (a fresh buffer is fresh pages)
+            past.outer_far = far_part(past.outer_skewed, R, m, lo, store.rows(lo, m), steps=steps, out=spare)
+            past.outer_start, past.owns_far = m, True
         M0 = past.outer_start
         top = past.outer_far.shape[1] - B - (m - M0)  # this block's rows in the outer block's far parts
         far = past.outer_far[:, top : top + B]
-        if m > M0:  # plus over M0 ≤ j < m (a new tensor: forks share ``outer_far``)
-            far = far_part(past.skewed, R, m, M0, store.rows(M0, m), into=far)
+        if m > M0:  # plus over M0 ≤ j < m (in place unless a fork shares ``outer_far``)
+            far = far_part(past.skewed, R, m, M0, store.rows(M0, m), into=far, in_place=past.owns_far)
         past.far = far.unsqueeze(2)
         past.block_start = m
         past.block_weights = r
@@ -286,8 +286,8 @@ def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     c = past.far[:, past.block_size - 1 - (m - m0)]
     if m > m0:
         R = r.shape[1]
-        c = torch.baddbmm(c, r[:, None, R - m + m0 :], store.rows(m0, m))
-    return c
+        return torch.baddbmm(c, r[:, None, R - m + m0 :], store.rows(m0, m))
+    return c.clone() if past.owns_far else c  # (a later outer block writes that buffer again)
 
 
 # ------------------------------------------------------------------------------ autograd

@@ -51,7 +51,9 @@ class ExactMemory(MemoryEngine):
         return step(past, u_prev, lambda R: self._reversed_weights(order, R, u_prev))
 
     def reset(self) -> None:
-        self._past = self._next_past()
+        old, self._past = self._past, self._next_past()
+        if old.owns_far:  # the buffer of its outer far parts, which no other handle reads: the
+            self._past.outer_far, self._past.owns_far = old.outer_far, True  # next sequence reuses it
         self._traced = None
 
     def _next_past(self) -> Past:

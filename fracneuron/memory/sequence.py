@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from ..functional.exponential_modes import ModeConvolution
-from ..functional.stored_history import BLOCK
+from ..functional.stored_history import BLOCK, SPAN
 from ..functional.per_neuron import weighted_rows
 from .fractional import FractionalMemory
 from .soe import SoeMemory
@@ -113,6 +113,19 @@ class SequenceHistory:
         if self.seen is None:
             self.seen = v.new_empty((self.steps, *v.shape))
         self.seen[self.count].copy_(v)
+
+    def keeps_states(self) -> bool:
+        """Does the engine's store hold V_0 … V_{T−1} themselves, bit for bit (after the first
+        step): an ``exact`` engine with one kernel per layer over a new sequence anchored at +0,
+        where u = V is stored as it is."""
+        state = self.state
+        return (isinstance(state.engine, ExactMemory) and state.engine.window is None and self.anchored
+                and state.zero_anchor and not self.memory.order.per_neuron and not self.earlier)
+
+    def stored_states(self) -> torch.Tensor:
+        """V_0 … V_{T−1} ``[T, ...]`` (see :meth:`keeps_states`): a view of the engine's store,
+        whose rows are never written again."""
+        return self.state.engine.state_values()
 
     def scale(self, like: torch.Tensor) -> torch.Tensor | None:
         return self.memory.increment_scale(like)
@@ -212,31 +225,45 @@ class _BlockedAdjoint:
     """ḡu_n = Σ_{j=n}^{T−1} ρ_{j−n+1} ḡH_j for one kernel per layer, read from the gradient buffer
     (``correction(g)`` is called with g = ḡH_n, n = T − 1 … 0) by blocks of
     :data:`~fracneuron.functional.stored_history.BLOCK` steps, as the stored-history kernel runs
-    forward: entering a block [lo, hi), its far part (j ≥ hi) for all its steps is one matrix
-    product over the later gradients, ``[hi − lo, T − hi] × [T − hi, Q]``; each step adds its near
-    part (n ≤ j < hi) with one matrix–vector product. The later gradients are read once per block
-    (O(T²/B) rows in all) and nothing is stored twice."""
+    forward, with its two levels: entering an outer block [LO, HI) of SPAN·BLOCK steps, the far
+    part over j ≥ HI for all its steps is one matrix product over the later gradients,
+    ``[HI − LO, T − HI] × [T − HI, Q]`` (a product of so few rows as one block's runs at half
+    the speed); entering a block [lo, hi) inside it, a small product adds j in [hi, HI); each
+    step adds its near part (n ≤ j < hi) with one matrix–vector product. The later gradients are
+    read once per outer block and nothing is stored twice."""
 
     def __init__(self, rho: torch.Tensor, grad_H: torch.Tensor) -> None:
         T = grad_H.shape[0]
         self.rho = rho.reshape(T)  # ρ_1 … ρ_T
         self.rows = grad_H.reshape(T, -1)  # a view: the rows fill as the backward runs
-        self.n = self.lo = self.hi = T  # the block [lo, hi) the steps are in (none yet)
+        self.n = self.lo = self.hi = self.outer_lo = self.outer_hi = T  # current (outer) blocks: none yet
         self.far: torch.Tensor | None = None  # the current block's far parts
-        self.buffer: torch.Tensor | None = None  # their storage, one for every block
+        self.outer: torch.Tensor | None = None  # the current outer block's far parts (j ≥ HI)
+        self.buffers: tuple[torch.Tensor, torch.Tensor] | None = None  # their storage, one each for every block
+
+    def _far(self, lo: int, hi: int, top: int, into: torch.Tensor, base: torch.Tensor | None) -> torch.Tensor | None:
+        """Rows hi − 1 − n (n = hi − 1 … lo) of Σ_{hi ≤ j < top} ρ_{j−n+1} ḡH_j (plus ``base``)."""
+        if top == hi:
+            return base
+        weights = self.rho.unfold(0, top - hi, 1)[1 : hi - lo + 1]  # row s − 1: ρ_{s+1} … (n = hi − s)
+        if base is None:
+            return torch.mm(weights, self.rows[hi:top], out=into[: hi - lo])
+        return torch.addmm(base, weights, self.rows[hi:top], out=into[: hi - lo])
 
     def correction(self, g: torch.Tensor) -> torch.Tensor:
         n = self.n = self.n - 1
         T, rho = self.rows.shape[0], self.rho
         if n < self.lo:  # entering the next block down
+            if self.buffers is None:
+                self.buffers = (self.rows.new_empty((BLOCK, self.rows.shape[1])),
+                                self.rows.new_empty((SPAN * BLOCK, self.rows.shape[1])))
             self.hi, self.lo = n + 1, max(0, n + 1 - BLOCK)
-            later, size = T - self.hi, self.hi - self.lo
-            self.far = None
-            if later:
-                if self.buffer is None:
-                    self.buffer = self.rows.new_empty((BLOCK, self.rows.shape[1]))
-                # row s − 1 (s = hi − n = 1 … size): ρ_{s+1} … ρ_{s+later}, step n's weights of the j ≥ hi
-                self.far = torch.mm(rho.unfold(0, later, 1)[1 : size + 1], self.rows[self.hi :], out=self.buffer[:size])
+            if n < self.outer_lo:  # and the next outer block: its far parts over j ≥ HI
+                self.outer_hi, self.outer_lo = n + 1, max(0, n + 1 - SPAN * BLOCK)
+                self.outer = self._far(self.outer_lo, self.outer_hi, T, self.buffers[1], None)
+            HI = self.outer_hi
+            base = None if self.outer is None else self.outer[HI - self.hi : HI - self.lo]
+            self.far = self._far(self.lo, self.hi, HI, self.buffers[0], base)
         near = self.rows[n : self.hi].t()
         if self.far is None:
             c = torch.mv(near, rho[: self.hi - n])

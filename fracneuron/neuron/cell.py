@@ -35,6 +35,11 @@ class NeuronCell:
     def __init__(self, neuron) -> None:
         self.neuron = neuron
         self.threshold = neuron.threshold
+        soft = neuron.spk_reset == "soft" and isinstance(neuron.threshold, (int, float))
+        self.soft_threshold = float(neuron.threshold) if soft else None
+        #: H − θ follows bit for bit from the post-reset state (:meth:`fire_input`): the fused
+        #: kernel then keeps no H for the backward
+        self.recovers_fire_input = soft
         self.step = neuron.step_size
         self.rest = neuron.v_rest
         self.leaky = type(neuron).fused_leak
@@ -64,10 +69,25 @@ class NeuronCell:
         """Θ(z) in z's dtype: the spike function's forward, without its autograd node."""
         return heaviside(z)
 
+    def fire_into(self, z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """:meth:`fire` written into ``out`` (a step's row of the sequence's spikes)."""
+        return heaviside(z, out)
+
     def reset(self, H: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
+        """The neuron's reset; a soft one as H − θ·S in one pass (S is 0 or 1, so θ·S is exact
+        and the values are the neuron's ``H − S·θ`` bit for bit, one op fewer per step)."""
+        if self.soft_threshold is not None:
+            return torch.sub(H, S, alpha=self.soft_threshold)
         return self.neuron.reset_potential(H, S)
 
     # ----------------------------------------------------------------- backward
+    def fire_input(self, v_next: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
+        """H − θ of steps whose post-reset states are ``v_next`` and spikes ``S``, bit for bit, for
+        a soft reset: V = H − θ·S is the forward's H − θ itself where S = 1 and H where S = 0, so
+        H − θ = V − θ·(1 − S) (θ·(1 − S) is exact: the same single rounding; two plain passes, a
+        ``where`` over a bool mask costs several times as much)."""
+        return torch.sub(v_next, 1.0 - S, alpha=self.threshold)
+
     def fire_slope(self, z: torch.Tensor) -> torch.Tensor:
         spike_function = self.neuron.surrogate_f
         return spike_function.derivative(z, spike_function.scale)

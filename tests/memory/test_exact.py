@@ -47,3 +47,24 @@ def test_alpha_one_is_the_euler_update_exactly():
             euler.append(euler[-1] + h * (-1.0 * euler[-1]))
         for learn in (False, True):  # learnable α = 1 goes through the history with zero weights
             assert torch.equal(relax(1.0, N, T=N * h, dtype=dtype, learn_alpha=learn), torch.cat(euler).flatten())
+
+
+def test_outer_far_parts_reuse_their_buffer_and_corrections_handed_out_stay():
+    # the far parts of an outer block (SPAN·BLOCK = 64 steps) go into one buffer, which the next
+    # outer block and, after reset, the next sequence write again: the corrections returned
+    # before keep their values, and every run equals a fresh engine's
+    mem = fn.FractionalMemory(0.6, "exact").double()
+    us = torch.randn(200, 2, 3, dtype=F64, generator=torch.Generator().manual_seed(5))
+    engine = mem.engine.spawn()
+    with torch.no_grad():
+        first = [engine.correction(u, mem.order) for u in us]
+        kept = [c.clone() for c in first]
+        buffer = engine._past.outer_far.data_ptr()
+        engine.reset()
+        second = [engine.correction(u, mem.order) for u in us.flip(0)]
+        reused = engine._past.outer_far.data_ptr() == buffer
+        fresh = mem.engine.spawn()
+        want = [fresh.correction(u, mem.order) for u in us.flip(0)]
+    assert reused
+    assert all(torch.equal(a, b) for a, b in zip(first, kept))
+    assert all(torch.equal(a, b) for a, b in zip(second, want))

@@ -30,7 +30,7 @@ def test_a_fused_sequence_leaves_no_reference_cycle(memory, learn_alpha):
 
 
 
-@pytest.mark.parametrize("T", [1, 15, 16, 17, 50])
+@pytest.mark.parametrize("T", [1, 15, 16, 17, 50, 64, 65, 130, 200])
 def test_blocked_adjoint_reads_the_gradients_in_place(T):
     # ḡu_n = Σ_{j≥n} ρ_{j−n+1} ḡH_j, by blocks over the gradient buffer as it fills from the end
     from fracneuron.memory.sequence import _BlockedAdjoint

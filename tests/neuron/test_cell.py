@@ -54,3 +54,28 @@ def test_fire_and_reset_partials(reset, detach_reset):
         assert through_S is None and gS is None
     else:
         torch.testing.assert_close(torch.as_tensor(through_S, dtype=H.dtype).expand_as(gS), gS)
+
+
+@pytest.mark.parametrize("reset", [dict(spk_reset="soft"), dict(spk_reset="hard", v_reset=-0.2)])
+@pytest.mark.parametrize("threshold", [0.8, -0.3])
+def test_fire_into_and_reset_are_the_neurons_bit_for_bit(reset, threshold):
+    # the fused forward fires into the spikes' row and resets in one pass (soft: H − θ·S): the
+    # neuron's own values, signed zeros, H = θ and non-finite values included
+    neuron = LIFNeuron(alpha=0.6, threshold=threshold, **reset)
+    cell = NeuronCell(neuron)
+    special = torch.tensor([0.0, -0.0, threshold, -threshold, float("inf"), -float("inf"), float("nan")])
+    H = torch.cat([torch.linspace(-2.0, 2.0, 41), special]).reshape(3, 16)
+    with torch.no_grad():
+        spikes = neuron.fire(H)
+        row = torch.full_like(H, 7.0)
+        assert cell.fire_into(H - cell.threshold, row) is row and torch.equal(row, spikes)
+        got, want = cell.reset(H, spikes), neuron.reset_potential(H, spikes)
+    assert torch.equal(got.isnan(), want.isnan())
+    assert torch.equal(torch.nan_to_num(got), torch.nan_to_num(want))
+    assert torch.equal(torch.signbit(got), torch.signbit(want))
+    # a soft reset: H − θ recovered from the post-reset state, bit for bit (the backward's input)
+    assert cell.recovers_fire_input == (reset["spk_reset"] == "soft")
+    if cell.recovers_fire_input:
+        z, want_z = cell.fire_input(got, spikes), H - cell.threshold
+        assert torch.equal(z.isnan(), want_z.isnan())
+        assert torch.equal(torch.nan_to_num(z), torch.nan_to_num(want_z))

@@ -125,6 +125,23 @@ def test_long_learned_sequence_from_a_nonzero_membrane(memory, alpha):
     assert_close_rel(g1, g2, 1e-12)
 
 
+@pytest.mark.parametrize("reset", ["soft", "soft_detached", "hard"])
+@pytest.mark.parametrize("alpha", ["fixed", "learned", "learned_per_neuron", "multi_term_learned"])
+def test_a_soft_reset_over_an_exact_store_keeps_no_pre_spike_potentials(alpha, reset):
+    """A soft reset's H − θ follows bit for bit from V_{n+1} and S_n, and the exact store (one
+    kernel per layer, a new sequence from +0) holds the states: the node keeps V_T, not H
+    ``[T, ...]``; the gradients stay the stepped ones, τ's (which reads the states) included."""
+    fused, stepped = pair(LIFNeuron, alpha, "exact", tau_learnable=True, **RESETS[reset])
+    x = drive(steps=100)
+    (s1, v1, g1), (s2, v2, g2) = run_both(fused, stepped, x)
+    assert torch.equal(s1, s2) and torch.equal(v1, v2)
+    assert_close_rel(g1, g2, 1e-12)
+    fused.reset()
+    kept = fused(x).grad_fn.saved_tensors[2]
+    recovered = reset != "hard" and alpha != "learned_per_neuron"
+    assert kept.shape == (x.shape[1:] if recovered else x.shape)
+
+
 @pytest.mark.parametrize("cls", [LIFNeuron, IFNeuron])
 def test_fused_step_size_and_surrogates(cls):
     """Off the unit grid (s = h^{α−1} ≠ 1, α learned: ∂s/∂α) and with other spike functions."""
