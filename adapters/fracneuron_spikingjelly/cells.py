@@ -27,6 +27,8 @@ from spikingjelly.activation_based import functional, surrogate
 from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
 from spikingjelly.activation_based.neuron import IFNode, LIFNode, ParametricLIFNode
 
+from fracneuron.surrogate import heaviside
+
 from .native_charges import CHARGES
 from .supported_nodes import transition_of
 
@@ -82,6 +84,13 @@ class NodeCell:
         if self.heaviside and not torch.is_grad_enabled():
             return surrogate.heaviside(z)
         return self.node.surrogate_function(z)
+
+    def fire_into(self, z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """:meth:`fire` written into ``out`` (a step's row of the sequence's spikes): SpikingJelly's
+        ``heaviside`` ((z >= 0).to(z)) as one comparison into ``out``, else fire's result copied."""
+        if self.heaviside and not torch.is_grad_enabled():
+            return heaviside(z, out)
+        return out.copy_(self.fire(z))
 
     def fire_slope(self, z: torch.Tensor) -> torch.Tensor:
         function = self.node.surrogate_function

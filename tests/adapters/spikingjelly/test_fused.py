@@ -231,7 +231,12 @@ def test_graph_free_fire_is_the_surrogates_own(cls):
     z = torch.tensor([0.0, -0.0, tiny, -tiny, 1.0, -1.0, float("inf"), -float("inf"), float("nan")])
     with torch.no_grad():
         assert torch.equal(cell.fire(z), node.surrogate_function(z))
+        out = torch.full_like(z, 7.0)  # written into a row of the sequence's spikes, every entry
+        assert cell.fire_into(z, out) is out and torch.equal(out, node.surrogate_function(z))
     node.surrogate_function = type("Sub", (cls,), {})()
+    with torch.no_grad():  # through the module: its spikes copied into the row
+        out = torch.full_like(z, 7.0)
+        assert torch.equal(cell_for(node).fire_into(z, out), node.surrogate_function(z))
     assert not cell_for(node).heaviside
     node.surrogate_function = cls()
     node.surrogate_function.set_spiking_mode(False)
