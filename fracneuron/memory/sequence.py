@@ -239,12 +239,18 @@ class _BlockedAdjoint:
         self.n = self.lo = self.hi = self.outer_lo = self.outer_hi = T  # current (outer) blocks: none yet
         self.far: torch.Tensor | None = None  # the current block's far parts
         self.outer: torch.Tensor | None = None  # the current outer block's far parts (j ≥ HI)
-        self.buffers: tuple[torch.Tensor, torch.Tensor] | None = None  # their storage, one each for every block
+        #: their storage (block, outer block), each made when first needed: a short sequence's
+        #: adjoint has no far parts, and an unused buffer still costs the allocator fresh pages
+        self.buffers: list[torch.Tensor | None] = [None, None]
 
-    def _far(self, lo: int, hi: int, top: int, into: torch.Tensor, base: torch.Tensor | None) -> torch.Tensor | None:
-        """Rows hi − 1 − n (n = hi − 1 … lo) of Σ_{hi ≤ j < top} ρ_{j−n+1} ḡH_j (plus ``base``)."""
+    def _far(self, lo: int, hi: int, top: int, level: int, base: torch.Tensor | None) -> torch.Tensor | None:
+        """Rows hi − 1 − n (n = hi − 1 … lo) of Σ_{hi ≤ j < top} ρ_{j−n+1} ḡH_j (plus ``base``),
+        in the buffer of ``level`` (0: a block, 1: an outer block)."""
         if top == hi:
             return base
+        into = self.buffers[level]
+        if into is None:
+            into = self.buffers[level] = self.rows.new_empty(((BLOCK, SPAN * BLOCK)[level], self.rows.shape[1]))
         weights = self.rho.unfold(0, top - hi, 1)[1 : hi - lo + 1]  # row s − 1: ρ_{s+1} … (n = hi − s)
         if base is None:
             return torch.mm(weights, self.rows[hi:top], out=into[: hi - lo])
@@ -254,16 +260,13 @@ class _BlockedAdjoint:
         n = self.n = self.n - 1
         T, rho = self.rows.shape[0], self.rho
         if n < self.lo:  # entering the next block down
-            if self.buffers is None:
-                self.buffers = (self.rows.new_empty((BLOCK, self.rows.shape[1])),
-                                self.rows.new_empty((SPAN * BLOCK, self.rows.shape[1])))
             self.hi, self.lo = n + 1, max(0, n + 1 - BLOCK)
             if n < self.outer_lo:  # and the next outer block: its far parts over j ≥ HI
                 self.outer_hi, self.outer_lo = n + 1, max(0, n + 1 - SPAN * BLOCK)
-                self.outer = self._far(self.outer_lo, self.outer_hi, T, self.buffers[1], None)
+                self.outer = self._far(self.outer_lo, self.outer_hi, T, 1, None)
             HI = self.outer_hi
             base = None if self.outer is None else self.outer[HI - self.hi : HI - self.lo]
-            self.far = self._far(self.lo, self.hi, HI, self.buffers[0], base)
+            self.far = self._far(self.lo, self.hi, HI, 0, base)
         near = self.rows[n : self.hi].t()
         if self.far is None:
             c = torch.mv(near, rho[: self.hi - n])
