@@ -84,6 +84,7 @@ class SequenceHistory:
         #: otherwise the states V_0 … V_{T−1} the call's ``steps`` steps are given, for the replay
         #: (not computed again): rows of one buffer (a tensor per step would be T objects for GC)
         self.seen: torch.Tensor | None = None
+        self.weights: torch.Tensor | None = None  # an exact replay's ρ_1 … ρ_T, detached: the adjoint's too
         self.steps, self.count = steps, 0
         if recording:
             state.engine.begin_recording()
@@ -138,7 +139,9 @@ class SequenceHistory:
             # (past SHORT steps a window's or soe's own adjoint reads less than every later row)
             rho = None
             if isinstance(engine, ExactMemory) and (T <= SHORT or engine.window is None):
-                rho = engine.kernel_weights(self.memory.order, T, grad_H).detach()
+                rho = self.weights
+                if rho is None:
+                    rho = engine.kernel_weights(self.memory.order, T, grad_H).detach()
             elif T <= SHORT and isinstance(engine, SoeMemory) and self.kernel is not None:
                 rho = engine.lag_weights(self.kernel, T)
             if rho is not None and rho[0].numel() == 1:
@@ -170,6 +173,7 @@ class SequenceHistory:
         # exact: the pairs' sums are matrix products for one kernel, element-wise per neuron
         with torch.enable_grad():
             rho = engine.kernel_weights(memory.order, T, u)
+        self.weights = rho.detach()  # the same values the adjoint would compute again
         return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad, engine.window),))
 
     def _direct(self, engine) -> bool:
