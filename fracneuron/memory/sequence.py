@@ -121,7 +121,7 @@ class SequenceHistory:
         where u = V is stored as it is."""
         state = self.state
         return (isinstance(state.engine, ExactMemory) and state.engine.window is None and self.anchored
-                and state.zero_anchor and not self.memory.order.per_neuron and not self.earlier)
+                and state.zero_anchor and not _kernel_per_neuron(self.memory) and not self.earlier)
 
     def stored_states(self) -> torch.Tensor:
         """V_0 … V_{T−1} ``[T, ...]`` (see :meth:`keeps_states`): a view of the engine's store,
