@@ -2,9 +2,13 @@ r"""The pure math of fractional memory: functions of explicit tensors, no module
 
 * :mod:`.step` — :func:`fractional_potential`, the one formula H_n = v_{n-1} + s·Δ_n + c_n that
   every neuron, adapter, solver and fused path calls;
-* :mod:`.history` — the stored-history convolution c_n = −Σ_k ω_k u_{n-k} behind the ``exact``
-  and ``window`` engines (a :class:`~.history.Past` handle advanced by :func:`.history.step`);
-* :mod:`.modes` — the same convolution with a sum-of-exponentials tail, behind ``soe``;
+* :mod:`.stored_history` — the stored-history convolution c_n = −Σ_k ω_k u_{n-k} behind the
+  ``exact`` and ``window`` engines (a :class:`~.stored_history.Past` handle advanced by
+  :func:`.stored_history.step`), with :mod:`.block_products` (its blocks' matrix products) and
+  :mod:`.past_store` (the copy-on-write buffer of stored values);
+* :mod:`.exponential_modes` — the same convolution with a sum-of-exponentials tail, behind ``soe``;
+* :mod:`.per_neuron` — the element-wise sums of a kernel that is one per neuron;
+* :mod:`.sequence` — a whole sequence of a spiking neuron as one autograd node (the fused path);
 * :mod:`.traced` — the stored-history convolution in plain tensor operations, for ``torch.compile``;
 * :mod:`.reset_free` — a whole reset-free linear trajectory as one FFT convolution.
 

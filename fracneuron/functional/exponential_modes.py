@@ -55,7 +55,7 @@ import copy
 import torch
 
 from .per_neuron import add_table, pair_sums, weighted_rows
-from .stored_history import PastStore
+from .past_store import PastStore
 
 __all__ = ["ModeConvolution", "step"]
 

@@ -68,8 +68,9 @@ from .step import fractional_potential
 __all__ = ["fused_sequence"]
 
 #: elements (steps × state size) whose surrogate and reset terms the backward computes together:
-#: few ops per step, on temporaries that stay in cache
-CHUNK_ELEMENTS = 1 << 16
+#: few ops per step, on temporaries that stay in cache (measured, one thread: a [32, 512] layer's
+#: backward is ≈ 1 ms faster in chunks of 2 steps than of 4; 8192-element layers alike either way)
+CHUNK_ELEMENTS = 1 << 15
 
 
 def fused_sequence(cell, history, x_seq: torch.Tensor, v_init: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -46,45 +46,13 @@ import copy
 import torch
 
 from .block_products import far_part, flush, skew
+from .past_store import PastStore
 
 __all__ = ["BLOCK", "PastStore", "Past", "step"]
 
 #: Steps per block when one kernel serves the whole layer (P = 1); one-step blocks (a kernel per
 #: neuron) with fewer than FEW past values sum them element-wise; SPAN blocks per outer block.
 BLOCK, FEW, SPAN = 16, 16, 4
-
-
-class PastStore:
-    """Stored past values along ``data``'s row axis (row i holds x_{offset+i}): ``[P, C, Q]``
-    here, ``[C, Q]`` for the mode kernel. Rows below ``claimed`` are final and shared by every
-    handle that reads them; a handle continuing from fewer rows copies first."""
-
-    __slots__ = ("data", "offset", "claimed", "axis")
-
-    def __init__(self, data: torch.Tensor, offset: int, claimed: int, axis: int = 1) -> None:
-        self.data, self.offset, self.claimed, self.axis = data, offset, claimed, axis
-
-    @property
-    def capacity(self) -> int:
-        return self.data.shape[self.axis]
-
-    def rows(self, start: int, stop: int) -> torch.Tensor:
-        """Stored x_start … x_{stop-1} (a view)."""
-        return self.data.narrow(self.axis, start - self.offset, stop - start)
-
-    def owned_by(self, n: int, last: int) -> bool:
-        """May a handle that has read ``n`` rows write rows n … last − 1 here in place?"""
-        return self.claimed == n and last - self.offset <= self.capacity
-
-    def moved(self, n: int, lo: int, last: int, like: torch.Tensor, spare: torch.Tensor | None = None) -> "PastStore":
-        """A new store holding rows lo … n − 1 with room up to ``last`` (doubling when it grows),
-        in ``spare`` (a buffer no one else reads) when it has the new store's shape."""
-        capacity = self.capacity if last - lo <= self.capacity else max(2 * self.capacity, last - lo)
-        shape = list(self.data.shape)
-        shape[self.axis] = capacity
-        data = spare if spare is not None and list(spare.shape) == shape else like.new_empty(shape)
-        data.narrow(self.axis, 0, n - lo).copy_(self.rows(lo, n))
-        return PastStore(data, lo, n, self.axis)
 
 
 class Past:
@@ -110,6 +78,7 @@ class Past:
         self.skewed: torch.Tensor | None = None  # ``block_weights`` as a Hankel source (see skew)
         self.span = 1  # blocks per outer block (module docstring)
         self.outer_start = 0  # M0: first step of the current outer block
+        self.outer_steps = 0  # steps from M0 whose far parts over j < M0 were computed (``outer_far``'s rows)
         self.outer_far: torch.Tensor | None = None  # [P, span·block, Q]: its far parts over j < M0
         self.outer_skewed: torch.Tensor | None = None  # skew(block_weights, span·block)
         self.owns_far = False  # no other handle reads ``outer_far``: later blocks write it in place
@@ -258,7 +227,7 @@ def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     B, S = past.block_size, past.block_size * past.span
     new_block = past.starts_block(m) or r is not past.block_weights
     # (no block yet: no outer far parts either)
-    new_outer = new_block and (past.block_start == 0 or r is not past.block_weights or m - past.outer_start >= past.outer_far.shape[1])
+    new_outer = new_block and (past.block_start == 0 or r is not past.block_weights or m - past.outer_start >= past.outer_steps)
     _make_room(past, m + (B - 1 if new_block else 0), u, r.shape[0], u.shape[1])
     store = past.store
     store.data.select(1, m - 1 - store.offset).copy_(u)
@@ -268,21 +237,34 @@ def _advance(past: Past, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         if r is not past.block_weights or past.skewed is None:
             past.skewed = skew(r, B)
             past.outer_skewed = skew(r, S) if S > B else past.skewed
+        zero = False
         if new_outer:  # over j < m for the S steps from m, or those the store has room for (a short
             # sequence's: none for steps it will not reach; a longer one moves, and a new outer block starts)
             lo, steps = past.lowest_needed(m), max(B, min(S, store.offset + store.capacity - m + 1) // B * B)
-            spare = past.outer_far if past.owns_far else None  # (a fresh buffer is fresh pages)
-            past.outer_far = far_part(past.outer_skewed, R, m, lo, store.rows(lo, m), steps=steps, out=spare)
-            past.outer_start, past.owns_far = m, True
-        M0 = past.outer_start
-        top = past.outer_far.shape[1] - B - (m - M0)  # this block's rows in the outer block's far parts
-        far = past.outer_far[:, top : top + B]
-        if m > M0:  # plus over M0 ≤ j < m (in place unless a fork shares ``outer_far``)
-            far = far_part(past.skewed, R, m, M0, store.rows(M0, m), into=far, in_place=past.owns_far)
-        past.far = far.unsqueeze(2)
+            past.outer_start, past.outer_steps = m, steps
+            # A sequence's first value is u_0 = v_0 − a = 0 (it is its own anchor): a short sequence's
+            # one block then has no far part at all, no buffer to fill with zeros and read back
+            zero = steps == B and m - lo == 1 and not store.rows(lo, m).any()
+            if not zero:
+                spare = past.outer_far if past.owns_far else None  # (a fresh buffer is fresh pages)
+                past.outer_far = far_part(past.outer_skewed, R, m, lo, store.rows(lo, m), steps=steps, out=spare)
+                past.owns_far = True
+        if zero:
+            past.far = None
+        else:
+            M0 = past.outer_start
+            top = past.outer_steps - B - (m - M0)  # this block's rows in the outer block's far parts
+            far = past.outer_far[:, top : top + B]
+            if m > M0:  # plus over M0 ≤ j < m (in place unless a fork shares ``outer_far``)
+                far = far_part(past.skewed, R, m, M0, store.rows(M0, m), into=far, in_place=past.owns_far)
+            past.far = far.unsqueeze(2)
         past.block_start = m
         past.block_weights = r
     m0 = past.block_start
+    if past.far is None:  # (a zero far part: the near part alone)
+        if m > m0:
+            return torch.bmm(r[:, None, r.shape[1] - m + m0 :], store.rows(m0, m))
+        return u.new_zeros((store.data.shape[0], 1, u.shape[1]))
     c = past.far[:, past.block_size - 1 - (m - m0)]
     if m > m0:
         R = r.shape[1]

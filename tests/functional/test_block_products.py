@@ -153,8 +153,28 @@ def test_outer_block_bounded_by_a_short_store(first, monkeypatch):
 
 
 def test_a_short_sequence_computes_no_far_parts_beyond_its_store(monkeypatch):
+    # a BLOCK-step sequence's far parts cover its BLOCK steps, not SPAN·BLOCK; one anchored at its
+    # first state (u_0 = 0) has none to compute at all
     memory = _memory(SPAN, monkeypatch)
     _sequence(memory, random(BLOCK, 3, 4, seed=7))
     memory.reset()
     _sequence(memory, random(BLOCK, 3, 4, seed=8))
-    assert memory.state.engine._past.outer_far.shape[1] == BLOCK  # not SPAN·BLOCK
+    past = memory.state.engine._past
+    assert past.outer_steps == BLOCK and past.outer_far is None
+    # a first value that is not zero (the engine driven directly): BLOCK far parts, and either
+    # way the corrections are the plain sums c_m = Σ_k ρ_k x_{m-k}
+    for first in (0.0, 1.5):
+        values = random(BLOCK, 3, 4, seed=9)
+        values[0] = first
+        engine = memory.engine.spawn()
+        with torch.no_grad():
+            for _ in range(2):  # the second sequence's store is sized by the first: BLOCK rows
+                engine.reset()
+                got = [engine.correction(u, memory.order) for u in values]
+            r = engine._reversed_weights(memory.order, BLOCK, values[0])[0]
+        R = r.shape[0]
+        want = [sum(r[R - k] * values[m - k] for k in range(1, m + 1)) for m in range(1, BLOCK + 1)]
+        assert all(torch.allclose(a, b, rtol=1e-13, atol=1e-15) for a, b in zip(got, want))
+        assert (engine._past.outer_far is None) == (first == 0.0)
+        if first:
+            assert engine._past.outer_far.shape[1] == BLOCK  # not SPAN·BLOCK
