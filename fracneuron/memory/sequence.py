@@ -77,10 +77,7 @@ class SequenceHistory:
         #: per neuron's [neurons, T, batch] store: reading it back time-major is a transposed copy,
         #: slower than keeping each state as it comes (measured: T = 16, 1024 neurons, ≈ 1 ms)
         engine = state.engine
-        self.reads_store = (
-            bool(self.params) and isinstance(engine, ExactMemory) and engine.window is None
-            and not _kernel_per_neuron(memory) and self._direct(engine)
-        )
+        self.reads_store = bool(self.params) and _layer_store(memory, engine) and self._direct(engine)
         #: otherwise the states V_0 … V_{T−1} the call's ``steps`` steps are given, for the replay
         #: (not computed again): rows of one buffer (a tensor per step would be T objects for GC)
         self.seen: torch.Tensor | None = None
@@ -120,8 +117,7 @@ class SequenceHistory:
         step): an ``exact`` engine with one kernel per layer over a new sequence anchored at +0,
         where u = V is stored as it is."""
         state = self.state
-        return (isinstance(state.engine, ExactMemory) and state.engine.window is None and self.anchored
-                and state.zero_anchor and not _kernel_per_neuron(self.memory) and not self.earlier)
+        return _layer_store(self.memory, state.engine) and self.anchored and state.zero_anchor and not self.earlier
 
     def stored_states(self) -> torch.Tensor:
         """V_0 … V_{T−1} ``[T, ...]`` (see :meth:`keeps_states`): a view of the engine's store,
@@ -191,6 +187,12 @@ class SequenceHistory:
             finally:
                 engine.fit = previous
         return KernelReplay((near, amp), lambda grad: soe_kernel_grads(conv, near.detach(), amp.detach(), u, grad))
+
+
+def _layer_store(memory: FractionalMemory, engine) -> bool:
+    """Does ``engine`` store every u_n time-major, one row a step: ``exact`` (no window) with one
+    kernel per layer (a kernel per neuron's store is ``[neurons, T, batch]``)?"""
+    return isinstance(engine, ExactMemory) and engine.window is None and not _kernel_per_neuron(memory)
 
 
 def _kernel_per_neuron(memory: FractionalMemory) -> bool:
