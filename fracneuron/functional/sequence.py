@@ -44,7 +44,9 @@ Protocols (duck-typed; this module imports nothing above ``functional``):
   ``scale(like)`` (s or ``None``); ``anchored`` (this call starts the sequence); ``anchor`` (the
   sequence's anchor when it is an input with a graph, else ``None``); ``links`` (the states of the
   earlier fused calls of the sequence, see below); ``adjoint(ḡH)`` (a fresh copy of the kernel with
-  ``correction(g)``, fed ḡH_{T−1} … ḡH_0, which it may read from the buffer it is given);
+  ``correction(g)``, fed ḡH_{T−1} … ḡH_0, which it may read from the buffer it is given, and
+  whose rows below n it may use as its workspace until the scan writes them: the scan writes
+  row n − 1 only after it has read ``correction(ḡH_n)``'s result);
   ``params`` (α, coefficients) and ``replay()``: an object with ``inputs`` (the kernel's weights
   over the states ``correction`` was given, or its corrections, with α's graph) and ``grads(ḡH)``
   (their gradients; called before ḡH's buffer becomes ∂L/∂x).

@@ -6,21 +6,29 @@ import pytest
 import torch
 
 from fracneuron.functional import per_neuron
-from fracneuron.functional.per_neuron import add_table, dot_rows, pair_sums, weighted_rows
+from fracneuron.functional.per_neuron import add_table, batch_dots, dot_rows, pair_sums, weighted_rows
 
 
 def random(*shape, seed=0):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
-@pytest.mark.parametrize("large_row", [1 << 15, 1])
-def test_weighted_rows(large_row, monkeypatch):
-    # large_row = 1: every row counts as large, added row by row into the result
-    monkeypatch.setattr(per_neuron, "LARGE_ROW", large_row)
+@pytest.mark.parametrize("chunk", [1 << 20, 24, 12, 1])
+def test_weighted_rows(chunk, monkeypatch):
+    # chunks of 5 (all), 2, 1 rows and the smallest bound: the same sums, and an empty one is zeros
+    monkeypatch.setattr(per_neuron, "CHUNK_ELEMENTS", chunk)
     w, x = random(5, 4, seed=1), random(5, 3, 4, seed=2)
     torch.testing.assert_close(weighted_rows(w, x), torch.einsum("nf,nbf->bf", w, x), rtol=1e-14, atol=0)
     empty = weighted_rows(w[:0], x[:0])
     assert empty.shape == (3, 4) and not empty.any()
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 24, 1])
+def test_batch_dots(chunk, monkeypatch):
+    monkeypatch.setattr(per_neuron, "CHUNK_ELEMENTS", chunk)
+    x, g = random(5, 3, 4, seed=11), random(3, 4, seed=12)
+    torch.testing.assert_close(batch_dots(x, g), torch.einsum("nbf,bf->nf", x, g), rtol=1e-14, atol=0)
+    assert batch_dots(x[:0], g).shape == (0, 4)
 
 
 @pytest.mark.parametrize("large_row", [1 << 15, 1])

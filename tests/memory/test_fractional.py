@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import fracneuron as fn
+from fracneuron.functional import per_neuron
 from fracneuron.memory import StateShapeError
 
 import reference
@@ -51,7 +52,10 @@ def test_engines_match_the_direct_formula(alpha, coefficients, memory, options):
     torch.testing.assert_close(got, ref, rtol=0, atol=1e-12)
 
 
-def test_per_neuron_alpha_matches_the_direct_formula_neuron_by_neuron():
+@pytest.mark.parametrize("chunk", [1 << 20, 12])
+def test_per_neuron_alpha_matches_the_direct_formula_neuron_by_neuron(chunk, monkeypatch):
+    # chunk = 12: the element-wise history sum adds two [2, 3] rows at a time
+    monkeypatch.setattr(per_neuron, "CHUNK_ELEMENTS", chunk)
     torch.manual_seed(1)
     alphas = torch.tensor([0.3, 0.6, 0.95], dtype=F64)
     x = torch.randn(40, 2, 3, dtype=F64)
@@ -93,6 +97,7 @@ def make_gradcheck_fn(T, memory="exact", options=None, per_neuron=False, multi=F
         (70, "exact", None, False, False, [0.45]),
         (40, "window", {"window": 7}, False, False, [0.6]),
         (20, "exact", None, True, False, [[0.5, 0.7, 0.9]]),
+        (30, "window", {"window": 7}, True, False, [[0.5, 0.7, 0.9]]),
         (30, "exact", None, False, True, [0.3, 0.8]),
     ],
 )
