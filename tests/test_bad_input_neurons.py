@@ -301,6 +301,12 @@ def test_empty_states_and_sequences_are_fine():
             assert seq(torch.rand(40, 2, 0)).shape == (40, 2, 0)
             seq = LIFNeuron(alpha=0.5, memory=memory, step_mode="m", per_neuron_alpha=per_neuron)
             assert seq(torch.rand(6, 0, 3)).shape == (6, 0, 3)
+            for mode in ("m", "s"):  # an empty batch with a learned α: forward and backward
+                lif = LIFNeuron(alpha=0.5, memory=memory, step_mode=mode, per_neuron_alpha=per_neuron, learn_alpha=True)
+                x = torch.rand(6, 0, 3, requires_grad=True)
+                out = lif(x) if mode == "m" else torch.stack([lif(x_t) for x_t in x])
+                out.sum().backward()
+                assert out.shape == x.shape and x.grad.shape == x.shape
     lif = LIFNeuron(alpha=0.5, step_mode="m")
     lif(torch.rand(3, 2, 4))
     v = lif.v

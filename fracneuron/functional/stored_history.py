@@ -80,6 +80,7 @@ class Past:
         self.weights_have_graph = False
         self.by_lag: torch.Tensor | None = None  # per-neuron weights lag-major [R, F] (r transposed)
         self.by_lag_of: torch.Tensor | None = None  # the weights ``by_lag`` was made from
+        self.zero_first = False  # x_0 is exactly 0 (u_0 of a sequence that is its own anchor)
         self.block_weights: torch.Tensor | None = None  # the weights ``far`` was computed with
         self.skewed: torch.Tensor | None = None  # ``block_weights`` as a Hankel source (see skew)
         self.span = 1  # blocks per outer block (module docstring)
@@ -174,11 +175,6 @@ class Past:
             return x if x.dim() == 2 else x.reshape(x.shape[0], x.shape[-1])
         return x.reshape(self.shape)
 
-    def weights_by_lag(self, r: torch.Tensor) -> torch.Tensor:
-        """``r`` [F, R] as [R, F] (made once per weights): a row per lag, as the store's rows."""
-        if self.by_lag_of is not r:
-            self.by_lag, self.by_lag_of = r.t().contiguous(), r
-        return self.by_lag
 
     def lowest_needed(self, m0: int) -> int:
         """Oldest logical index a block starting at step m0 (or a step m0) reads."""
@@ -217,9 +213,12 @@ def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.
     store.claimed = past.n = past.block_start = m
     lo, R = past.lowest_needed(m), r.shape[1]
     if past.elementwise:  # Σ_j ρ_{m-j} ⊙ x_j, the rows [m − lo, batch, F] as they are stored
-        values = store.rows(lo, m)[0]
-        weights = past.weights_by_lag(r)[R - m + lo : R]
-        return weighted_rows(weights, values.reshape(m - lo, -1, r.shape[0])).reshape(1, -1)
+        past.zero_first = past.zero_first or (m == 1 and not u.any())
+        lo = max(lo, int(past.zero_first))  # (its terms are zeros; its gradient is not: see backward)
+        if past.by_lag_of is not r:  # a row per lag, as the store's rows (once per weights)
+            past.by_lag, past.by_lag_of = r.t().contiguous(), r
+        values = store.rows(lo, m)[0].view(m - lo, u.shape[1] // r.shape[0], r.shape[0])
+        return weighted_rows(past.by_lag[R - m + lo : R], values).reshape(1, -1)
     if u.shape[0] == 1 < r.shape[0]:  # one past row for several kernels: a matrix product
         return torch.mm(r[:, R - m + lo : R], store.rows(lo, m)[0])
     if m - lo < FEW:  # (the CPU's batched product of so few terms is several times slower)
@@ -332,12 +331,13 @@ class _HistoryStep(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             if m > m0:  # near part, gathered: x_{m-1} feeds steps m … m0 + B − 1, all parked now
                 own = torch.baddbmm(G[:, m - 1 - off : m - off], r[:, None, R - row - 1 + top :], G[:, C + top : C + row + 1])
-        if ctx.flush and past.elementwise:  # (one-step blocks: m0 = M0 = m) y_m = Σ_{j<m} ρ_{m-j} ⊙ x_j
+        if ctx.flush and past.elementwise:  # one-step blocks (m0 = M0 = m): y_m = Σ_{j<m} ρ_{m-j} ⊙ x_j
             lo, F = past.lowest_needed(m), r.shape[0]
-            g = G[0, C].view(-1, F)  # ḡy_m: ∂L/∂x_j += ρ_{m-j} ⊙ ḡy_m, ∂L/∂ρ_{m-j} += Σ_batch ḡy_m ⊙ x_j
-            G[0, lo - off : m - off].view(m - lo, -1, F).addcmul_(ctx.by_lag[R - m + lo : R].unsqueeze(1), g)
+            rows = (m - lo, G.shape[2] // F, F)  # ḡy_m: ∂L/∂x_j += ρ_{m-j} ⊙ ḡy_m, ∂L/∂ρ_{m-j} += Σ_b ḡy_m ⊙ x_j
+            g = G[0, C].view(rows[1:])  # (explicit sizes: an empty batch leaves -1 ambiguous)
+            G[0, lo - off : m - off].view(rows).addcmul_(ctx.by_lag[R - m + lo : R].unsqueeze(1), g)
             if grad_r is not None:
-                grad_r[:, R - m + lo : R] += batch_dots(store.rows(lo, m)[0].view(m - lo, -1, F), g).t()
+                grad_r[:, R - m + lo : R] += batch_dots(store.rows(lo, m)[0].view(rows), g).t()
             G[:, C:].zero_()
         elif ctx.flush:  # the block's first (or first recorded) step: its far parts, one product each
             skewed = skew(r, B) if ctx.skewed is None else ctx.skewed  # (one-step blocks)

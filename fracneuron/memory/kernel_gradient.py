@@ -41,16 +41,22 @@ PAIR_ROWS = 256
 PRODUCT_ROWS = 64
 
 
-def exact_kernel_grad(rho: torch.Tensor, u: torch.Tensor, grad: torch.Tensor, window: int | None = None) -> torch.Tensor:
+def exact_kernel_grad(
+    rho: torch.Tensor, u: torch.Tensor, grad: torch.Tensor, window: int | None = None, zero_first: bool = False
+) -> torch.Tensor:
     """∂L/∂ρ (``rho``'s shape: ρ_1 … ρ_T as ``[T, *A]``, A: α's per-neuron shape or 1) of the
     corrections c over the states ``u`` (``[T, B, ...]``), given their gradient ``grad``; zero
-    beyond a ``window`` (those weights are zeros, not functions of α)."""
+    beyond a ``window`` (those weights are zeros, not functions of α). ``zero_first``: u_0 is
+    exactly zero (a new sequence, relative to its anchor V_0), so its pairs are not formed."""
     T, B = u.shape[0], u.shape[1]
     per_neuron = rho[0].numel() != 1
     lags = T if window is None else min(T, window)
     grad_rho = rho.new_zeros((T, rho[0].numel()))
     # the step from u_n returns c with u_{n+1−k} at lag k: ḡ_{k−1} … ḡ_{T−1} against u_0 … u_{T−k}
-    grad_rho[:lags] = lag_sums(grad.reshape(T, B, -1), u.reshape(T, B, -1), 1, 1, lags + 1, per_neuron)
+    shape = (T, B, u.shape[2:].numel())  # (explicit sizes: an empty batch leaves -1 ambiguous)
+    skip = int(zero_first)  # without u_0: u_{j+1} is row j, one step less of shift
+    states = u.reshape(shape)[skip:]
+    grad_rho[:lags] = lag_sums(grad.reshape(shape), states, 1 - skip, 1, lags + 1, per_neuron)
     return grad_rho.reshape(rho.shape)
 
 
@@ -109,8 +115,8 @@ def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, pe
     for one kernel."""
     T, B = u.shape[0], u.shape[1]
     k0, L = conv.head, conv.block
-    u = u.reshape(T, B, -1)
-    F = u.shape[2]
+    F = u.shape[2:].numel()  # (explicit sizes: an empty batch leaves -1 ambiguous)
+    u = u.reshape(T, B, F)
     # the step from u_n returns c_{n+1} = Σ_k ρ_k u_{n+1−k}: output m = n + 1 (none at m = 0), so
     # output m's gradient is grad[m − 1]
     grad = grad.reshape(T, B, F)

@@ -166,7 +166,8 @@ class SequenceHistory:
         with torch.enable_grad():
             rho = engine.kernel_weights(memory.order, T, u)
         self.weights = rho.detach()  # the same values the adjoint would compute again
-        return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad, engine.window),))
+        # (u_0 = V_0 − V_0 = 0: a new sequence is its own anchor)
+        return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad, engine.window, zero_first=True),))
 
     def _direct(self, engine) -> bool:
         """Do the weights themselves serve the replay: a new single-term ``soe`` or ``exact`` sequence?"""
@@ -215,7 +216,8 @@ class _ShortAdjoint:
         T = grad_H.shape[0]
         rho = rho.reshape(T, -1)  # ρ_1 … ρ_T [T, features]
         self.by_distance = rho.flip(0).unsqueeze(1)  # row i: ρ_{T−i}, [T, 1, features]
-        self.rows = grad_H.reshape(T, -1, rho.shape[1])  # a view: row j − 1 holds the sum of j
+        # a view: row j − 1 holds the sum of j (explicit sizes: an empty batch leaves -1 ambiguous)
+        self.rows = grad_H.reshape(T, grad_H[0].numel() // rho.shape[1], rho.shape[1])
         self.first = self.rows.new_empty(self.rows.shape[1:])  # the sum of j = 0
         self.n = T
 

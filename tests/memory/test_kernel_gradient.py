@@ -49,11 +49,15 @@ def test_lag_sums_are_the_pairs_at_each_lag(per_neuron, shift, pair_rows, monkey
 
 
 @pytest.mark.parametrize("per_neuron", [False, True])
-def test_exact_kernel_grad_is_the_weights_gradient(per_neuron):
+@pytest.mark.parametrize("zero_first", [False, True])
+def test_exact_kernel_grad_is_the_weights_gradient(per_neuron, zero_first):
+    # zero_first: u_0 = 0 (a new sequence, relative to its anchor), whose pairs are not formed
     u, g = random(T, B, F, seed=3), random(T, B, F, seed=4)
+    if zero_first:
+        u[0] = 0.0
     rho = random(T, F if per_neuron else 1, seed=5).requires_grad_()
     want = torch.autograd.grad((convolve(rho, u) * g).sum(), rho)[0]
-    got = exact_kernel_grad(rho.detach(), u, g)
+    got = exact_kernel_grad(rho.detach(), u, g, zero_first=zero_first)
     assert_close_rel(got, want)
 
 
