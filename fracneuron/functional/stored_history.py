@@ -175,7 +175,6 @@ class Past:
             return x if x.dim() == 2 else x.reshape(x.shape[0], x.shape[-1])
         return x.reshape(self.shape)
 
-
     def lowest_needed(self, m0: int) -> int:
         """Oldest logical index a block starting at step m0 (or a step m0) reads."""
         return 0 if self.window is None else max(0, m0 - self.window)
