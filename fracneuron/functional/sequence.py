@@ -44,7 +44,8 @@ Protocols (duck-typed; this module imports nothing above ``functional``):
   ``scale(like)`` (s or ``None``); ``anchored`` (this call starts the sequence); ``anchor`` (the
   sequence's anchor when it is an input with a graph, else ``None``); ``links`` (the states of the
   earlier fused calls of the sequence, see below); ``adjoint(ḡH)`` (a fresh copy of the kernel with
-  ``correction(g)``, fed ḡH_{T−1} … ḡH_0, which it may read from the buffer it is given, and
+  ``correction(g)``, fed ḡH_{T−1} … ḡH_0 (ḡH_1 last when the call is anchored: ḡu_0's terms
+  cancel), which it may read from the buffer it is given, and
   whose rows below n it may use as its workspace until the scan writes them: the scan writes
   row n − 1 only after it has read ``correction(ḡH_n)``'s result);
   ``params`` (α, coefficients) and ``replay()``: an object with ``inputs`` (the kernel's weights
@@ -274,10 +275,10 @@ class _AdjointScan:
                     torch.addcmul(direct[i], grad_v, through[i], out=g)
                 else:  # a soft, detached reset: ∂R/∂H = 1
                     torch.add(direct[i], grad_v, alpha=through, out=g)
-                memory = adjoint.correction(g)  # ḡu_n = Σ_k ρ_k ḡH_{n-1+k} (may view the kernel's buffers)
-                if anchored and n == 0:  # u_0 = V_0 − a with a = V_0: its terms cancel
+                if anchored and n == 0:  # u_0 = V_0 − a with a = V_0: its terms cancel (no ḡu_0 asked)
                     grad_v = g * keep
                 else:
+                    memory = adjoint.correction(g)  # ḡu_n = Σ_k ρ_k ḡH_{n-1+k} (may view the kernel's buffers)
                     if memory_sum is not None:
                         memory_sum.add_(memory)
                     grad_v = _plus_scaled(memory, g, keep)

@@ -139,7 +139,7 @@ class SequenceHistory:
             if rho is not None and rho[0].numel() == 1:
                 return _BlockedAdjoint(rho, grad_H)
             if rho is not None and T <= SHORT:
-                return _ShortAdjoint(rho, grad_H)
+                return _ShortAdjoint(rho, grad_H, first=not self.anchored)
         return _Adjoint(engine.adjoint(), self.memory)
 
     def replay(self) -> "KernelReplay":
@@ -209,16 +209,17 @@ class _ShortAdjoint:
     broadcast multiply-adds instead of T²/2 row by row (measured, T = 16, [32, 1024]: 1.2 → 0.6 ms).
 
     The sums wait in ḡH's own buffer: that of j ≥ 1 in row j − 1, which the scan writes (ḡH_{j−1})
-    only after it has read ḡu_j; that of j = 0 in a row of its own. No [T, ...] buffer of fresh
-    pages per call (a first touch of 2 MB cost ≈ 1 ms)."""
+    only after it has read ḡu_j; that of j = 0 in a row of its own, kept only with ``first``
+    (an anchored call never asks for ḡu_0). No [T, ...] buffer of fresh pages per call (a first
+    touch of 2 MB cost ≈ 1 ms)."""
 
-    def __init__(self, rho: torch.Tensor, grad_H: torch.Tensor) -> None:
+    def __init__(self, rho: torch.Tensor, grad_H: torch.Tensor, first: bool = True) -> None:
         T = grad_H.shape[0]
         rho = rho.reshape(T, -1)  # ρ_1 … ρ_T [T, features]
         self.by_distance = rho.flip(0).unsqueeze(1)  # row i: ρ_{T−i}, [T, 1, features]
         # a view: row j − 1 holds the sum of j (explicit sizes: an empty batch leaves -1 ambiguous)
         self.rows = grad_H.reshape(T, grad_H[0].numel() // rho.shape[1], rho.shape[1])
-        self.first = self.rows.new_empty(self.rows.shape[1:])  # the sum of j = 0
+        self.first = self.rows.new_empty(self.rows.shape[1:]) if first else None  # the sum of j = 0
         self.n = T
 
     def correction(self, g: torch.Tensor) -> torch.Tensor:
@@ -227,11 +228,15 @@ class _ShortAdjoint:
         gn = g.reshape(rows.shape[1:])
         # j = 0 gets ρ_{n+1}, j = 1 … n get ρ_n … ρ_1 (rows 0 … n − 1); later pushes reach only j < n
         if n == T - 1:  # the first push sets every sum
-            torch.mul(weights[0], gn, out=self.first)
             torch.mul(weights[1:], gn, out=rows[: T - 1])
+            if self.first is not None:
+                torch.mul(weights[0], gn, out=self.first)
         else:
-            self.first.addcmul_(weights[T - 1 - n], gn)
             rows[:n].addcmul_(weights[T - n :], gn)
+            if self.first is not None:
+                self.first.addcmul_(weights[T - 1 - n], gn)
+        if n == 0 and self.first is None:
+            raise RuntimeError("this adjoint keeps no sum for u_0 (an anchored call's terms cancel)")
         return (self.first if n == 0 else rows[n - 1]).reshape(g.shape)
 
 

@@ -46,3 +46,26 @@ def test_blocked_adjoint_reads_the_gradients_in_place(T):
         torch.testing.assert_close(adjoint.correction(buffer[n]), expected, rtol=1e-13, atol=1e-13)
     # far-part buffers only where far parts exist (one block: none; an outer block past 64 steps)
     assert [b is not None for b in adjoint.buffers] == [T > 16, T > 64]
+
+
+@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize("T", [1, 2, 16, 40])
+def test_short_adjoint_pushes_each_gradient_into_the_rows_below(T, first):
+    # ḡu_n = Σ_{j≥n} ρ_{j−n+1} ⊙ ḡH_j (a kernel per neuron), its sums kept in the rows below n of
+    # the gradient buffer, which the scan writes only after reading them; without ``first`` no sum
+    # of u_0 is kept (an anchored call's terms cancel) and asking for it is an error
+    from fracneuron.memory.sequence import _ShortAdjoint
+
+    torch.manual_seed(T)
+    rho = torch.randn(T, 4, dtype=torch.float64)
+    grads = torch.randn(T, 3, 4, dtype=torch.float64)
+    buffer = torch.full_like(grads, float("nan"))
+    adjoint = _ShortAdjoint(rho, buffer, first=first)
+    for n in range(T - 1, -1, -1):
+        buffer[n] = grads[n]
+        expected = sum(rho[j - n] * grads[j] for j in range(n, T))
+        if n == 0 and not first:
+            with pytest.raises(RuntimeError, match="u_0"):
+                adjoint.correction(buffer[n])
+        else:
+            torch.testing.assert_close(adjoint.correction(buffer[n]), expected, rtol=1e-13, atol=1e-13)
