@@ -10,10 +10,9 @@ Layout. The past x_0 … x_{n-1} of a state ``[batch, *features]`` lives in one 
 (a :class:`PastStore`, capacity C grown by doubling):
 
 * one kernel per layer: P = 1, Q = batch·features (the history sum is a matrix–vector product);
-* one kernel per neuron: the same rows, weights ``[features, R]``, the sum element-wise
-  (:func:`~fracneuron.functional.per_neuron.weighted_rows`), each state stored as it comes (a
-  ``[features, C, batch]`` store made every step a transposed copy in and its sum one out:
-  measured, one thread, T = 16, [32, 1024]: ≈ 1.7 ms of an 11 ms fused learned-α layer);
+* one kernel per neuron: the same rows, weights ``[features, R]``, element-wise sums (a
+  ``[features, C, batch]`` store cost a transposed copy in and out every step: measured, one
+  thread, T = 16, [32, 1024], ≈ 1.7 ms of an 11 ms fused learned-α layer);
 * ``rows`` layout: the caller passes ``[P, Q]`` itself (several kernels over one past, say).
 
 Blocking. y_m = Σ_{j<m} ρ_{m-j} x_j is split at the start m0 of a block of B steps into a *far*
@@ -165,6 +164,10 @@ class Past:
         """Weights one per neuron over the time-major store: element-wise sums (module docstring)."""
         return self.per_neuron and not self.rows
 
+    def store_rows(self, r: torch.Tensor) -> int:
+        """P for weights ``r``: one row per kernel; one for element-wise weights (and its accumulator's)."""
+        return 1 if self.elementwise else r.shape[0]
+
     def to_layout(self, u: torch.Tensor) -> torch.Tensor:
         """[batch, *features] -> [P, Q]."""
         return u if self.rows else u.reshape(1, u.numel())
@@ -206,7 +209,7 @@ def _make_room(past: Past, last: int, like: torch.Tensor, P: int, Q: int) -> Non
 def _single_step(past: Past, u: torch.Tensor, r: torch.Tensor, m: int) -> torch.Tensor:
     """Blocks of one step (few columns: the loop is latency-bound): the far part is the whole sum,
     a slice of r against the stored past. Returns [P, Q]."""
-    _make_room(past, m, u, 1 if past.elementwise else r.shape[0], u.shape[1])
+    _make_room(past, m, u, past.store_rows(r), u.shape[1])
     store = past.store
     store.data.select(1, m - 1 - store.offset).copy_(u)
     store.claimed = past.n = past.block_start = m
@@ -303,8 +306,7 @@ class _HistoryStep(torch.autograd.Function):
         ctx.chain_layout = None if chain is None or chain_layout[:2] == layout[:2] else chain_layout[:2]
         past.chain_layout = layout
         link = torch.zeros((), dtype=y.dtype, device=y.device)
-        rows = 1 if past.elementwise else r.shape[0]  # the accumulator's: one per kernel
-        return past.from_layout(y), link.expand(rows, layout[0] + past.span * past.block_size, store.data.shape[2])
+        return past.from_layout(y), link.expand(past.store_rows(r), layout[0] + past.span * past.block_size, store.data.shape[2])
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -312,8 +314,7 @@ class _HistoryStep(torch.autograd.Function):
         past, store, r = ctx.layout, ctx.store, ctx.r
         m, m0, M0, B = ctx.m, ctx.m0, ctx.outer, past.block_size
         S = B * past.span
-        P, R = r.shape
-        P = 1 if past.elementwise else P
+        P, R = past.store_rows(r), r.shape[1]
         C, off = store.capacity, store.offset
         if G is None:  # nothing later was recorded: this step's backward opens the pass
             G = store.data.new_zeros((P, C + S, store.data.shape[2]))
