@@ -148,6 +148,7 @@ COVERED_ELSEWHERE = {
     "fracneuron/options.py": ("tests/test_bad_input_neurons.py", "FractionalOptions' checks, through every constructor"),
     "fracneuron/functional/stored_history.py": ("tests/functional/test_kernels.py", "both kernels, one parametrised suite"),
     "fracneuron/functional/exponential_modes.py": ("tests/functional/test_kernels.py", "both kernels, one parametrised suite"),
+    "fracneuron/functional/mode_steps.py": ("tests/functional/test_kernels.py", "both kernels' recorded steps, gradchecked"),
     "fracneuron/functional/step.py": ("tests/neuron/test_models.py", "the formula: every α = 1 bit-exact and GL reference test"),
     "fracneuron/functional/traced.py": ("tests/test_compile.py", "the compiled history path"),
     "fracneuron/memory/engine.py": ("tests/plugins/test_manager.py", "the engine interface, by a third-party engine"),

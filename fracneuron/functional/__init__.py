@@ -7,6 +7,7 @@ r"""The pure math of fractional memory: functions of explicit tensors, no module
   :func:`.stored_history.step`), with :mod:`.block_products` (its blocks' matrix products) and
   :mod:`.past_store` (the copy-on-write buffer of stored values);
 * :mod:`.exponential_modes` — the same convolution with a sum-of-exponentials tail, behind ``soe``;
+  :mod:`.mode_steps` — its recorded steps and their backward;
 * :mod:`.per_neuron` — the element-wise sums of a kernel that is one per neuron;
 * :mod:`.sequence` — a whole sequence of a spiking neuron as one autograd node (the fused path);
 * :mod:`.traced` — the stored-history convolution in plain tensor operations, for ``torch.compile``;

@@ -49,8 +49,10 @@ Protocols (duck-typed; this module imports nothing above ``functional``):
   whose rows below n it may use as its workspace until the scan writes them: the scan writes
   row n − 1 only after it has read ``correction(ḡH_n)``'s result);
   ``params`` (α, coefficients) and ``replay()``: an object with ``inputs`` (the kernel's weights
-  over the states ``correction`` was given, or its corrections, with α's graph) and ``grads(ḡH)``
-  (their gradients; called before ḡH's buffer becomes ∂L/∂x).
+  over the states ``correction`` was given, or its corrections, with α's graph) and
+  ``grads(ḡH, states)`` (their gradients; called before ḡH's buffer becomes ∂L/∂x;
+  ``states(lo, hi)`` gives V_lo … V_{hi−1} again, recovered from H and S a few rows at a time, so
+  the history need not keep a copy of every state it was given).
 
 Continuing a sequence (chunks without ``detach``, SpikingJelly's memopt checkpointing): each call
 also returns its states V_0 … V_{T−1} as one tensor, a *link*, which the running state keeps; a
@@ -134,13 +136,16 @@ def _forward_steps(cell, history, x_seq: torch.Tensor, v: torch.Tensor):
     return pre_spike, spikes, v
 
 
-def _states(cell, v_init: torch.Tensor, pre_spike: torch.Tensor | None, spikes: torch.Tensor, stored) -> torch.Tensor:
-    """V_0 … V_{T−1}: the ``stored`` ones, or from the saved H and S (the forward's own reset, so
-    the same values)."""
+def _states(cell, v_init: torch.Tensor, pre_spike: torch.Tensor | None, spikes: torch.Tensor, stored,
+            lo: int = 0, hi: int | None = None) -> torch.Tensor:
+    """V_lo … V_{hi−1} (default: V_0 … V_{T−1}): the ``stored`` ones, or from the saved H and S
+    (the forward's own reset, so the same values)."""
+    hi = spikes.shape[0] if hi is None else hi
     if pre_spike is None:
-        return stored
+        return stored[lo:hi]
     with torch.no_grad():
-        return torch.cat([v_init.unsqueeze(0), cell.reset(pre_spike[:-1], spikes[:-1])])
+        after = cell.reset(pre_spike[max(lo, 1) - 1 : hi - 1], spikes[max(lo, 1) - 1 : hi - 1])  # V_{n+1} = R(H_n, S_n)
+        return torch.cat([v_init.unsqueeze(0), after]) if lo == 0 else after
 
 
 def _fire_input(cell, pre_spike, stored, v_last, lo: int, hi: int, S: torch.Tensor) -> tuple:
@@ -208,7 +213,7 @@ class _Sequence(torch.autograd.Function):
                 grad_scale = _sum_to(grad_H * increments, scale)
         kernel_grads = [None] * n_kernel
         if any(needs[9 + n_links : first]):  # ∂c_n/∂(weights) from ḡH, before its buffer is reused
-            kernel_grads = ctx.replay.grads(grad_H)
+            kernel_grads = ctx.replay.grads(grad_H, partial(_states, cell, v_init, pre_spike, spikes, ctx.stored))
         # ḡx = gain·ḡH in ḡH's own buffer: every other gradient that reads ḡH is computed by now
         grad_x = _scaled_(grad_H, gain) if needs[0] else None
         return (grad_x, grad_v_init if needs[1] else None, scan.grad_anchor, grad_scale,

@@ -99,49 +99,53 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
 
 
 def soe_kernel_grads(
-    conv: ModeConvolution, near: torch.Tensor, amp: torch.Tensor, u: torch.Tensor, grad: torch.Tensor
+    conv: ModeConvolution, near: torch.Tensor, amp: torch.Tensor, states, grad: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(∂L/∂near, ∂L/∂amp) of the kernel of :meth:`ModeConvolution.set_weights` (shapes of
-    ``near`` and ``amp``) from the corrections' gradient ``grad`` over the states ``u``."""
-    grad_lag, grad_amp = _kernel_grads(conv, u, grad, amp.shape[-1] != 1)
+    ``near`` and ``amp``) from the corrections' gradient ``grad`` (``[T, B, ...]``) over the
+    states u_0 … u_{T−1}: a tensor of ``grad``'s shape, or a function ``states(lo, hi)`` giving
+    u_lo … u_{hi−1} (a block's window at a time: no ``[T, B, ...]`` copy of them is needed)."""
+    rows = states if callable(states) else lambda lo, hi: states[lo:hi]
+    grad_lag, grad_amp = _kernel_grads(conv, rows, grad, amp.shape[-1] != 1)
     k0, W = conv.head, near.shape[0]
     grad_near = torch.zeros_like(near)
     grad_near[W - k0 : W] = grad_lag[1 : k0 + 1].flip(0)  # near[W − k] = ρ_k
     return grad_near, grad_amp
 
 
-def _kernel_grads(conv: ModeConvolution, u: torch.Tensor, grad: torch.Tensor, per_neuron: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _kernel_grads(conv: ModeConvolution, rows, grad: torch.Tensor, per_neuron: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """(∂L/∂ρ_k for k = 0 … k0 + L − 1 (row 0 unused), ∂L/∂a): ``[·, F]`` per neuron, ``[·, 1]``
-    for one kernel."""
-    T, B = u.shape[0], u.shape[1]
+    for one kernel; ``rows(lo, hi)``: the states u_lo … u_{hi−1}."""
+    T, B = grad.shape[0], grad.shape[1]
     k0, L = conv.head, conv.block
-    F = u.shape[2:].numel()  # (explicit sizes: an empty batch leaves -1 ambiguous)
-    u = u.reshape(T, B, F)
+    F = grad.shape[2:].numel()  # (explicit sizes: an empty batch leaves -1 ambiguous)
     # the step from u_n returns c_{n+1} = Σ_k ρ_k u_{n+1−k}: output m = n + 1 (none at m = 0), so
     # output m's gradient is grad[m − 1]
     grad = grad.reshape(T, B, F)
     powers, chunk, decay = conv.powers, conv.chunk, conv.decay  # [L, K], [K, L], [K, 1]
     K = powers.shape[1]
     P = F if per_neuron else 1
-    grad_lag = u.new_zeros((k0 + L, P))
-    grad_amp = u.new_zeros((K, P))
+    grad_lag = grad.new_zeros((k0 + L, P))
+    grad_amp = grad.new_zeros((K, P))
     # the modes (and, per neuron, the block's weighted gradients): [K, B·F] buffers updated in
     # place (a new pair per block is fresh memory the kernel maps and zeroes again every block)
-    modes = u.new_zeros((K, B * F))
-    weighted = u.new_empty((K, B * F)) if per_neuron else None
+    modes = grad.new_zeros((K, B * F))
+    weighted = grad.new_empty((K, B * F)) if per_neuron else None
     for m0 in range(0, T + 1, L):
         n = min(L, T + 1 - m0)
         lo = max(m0, 1)  # outputs lo … m0 + n − 1 (output 0 has none)
         g = grad[lo - 1 : m0 + n - 1]
         # lags 1 … k0 + L − 1 from the block's window: output m against u_{m−k}, m − k ≥ m0 − k0
         first = max(0, m0 - k0)
-        grad_lag[1:] += lag_sums(g, u[first : m0 + n - 1], lo - first, 1, k0 + L, per_neuron)
+        window = rows(first, m0 + n - 1).reshape(m0 + n - 1 - first, B, F)
+        grad_lag[1:] += lag_sums(g, window, lo - first, 1, k0 + L, per_neuron)
         if m0 > 0:  # the modes: states older than the block's window
             grad_amp += _mode_dot(modes, powers[lo - m0 : n], g.reshape(g.shape[0], -1), weighted, B, per_neuron)
         start = m0 - k0
-        if m0 + L <= T and start + L > 0:  # fold u_{m0−k0} … u_{m0−k0+L−1} in (those after u_0)
-            rows = u[max(start, 0) : start + L].reshape(-1, B * F)
-            modes.mul_(decay).addmm_(chunk[:, max(0, -start) :], rows)
+        if m0 + L <= T and start + L > 0:  # fold u_{m0−k0} … u_{m0−k0+L−1} in (those after u_0;
+            # k0 ≥ 1: all in the window)
+            folded = window[: start + L - first].reshape(start + L - first, B * F)
+            modes.mul_(decay).addmm_(chunk[:, max(0, -start) :], folded)
     grad_amp += powers[: L - 1].t() @ grad_lag[k0 + 1 : k0 + L]  # lags k0 < k < k0 + L: the tail
     return grad_lag, grad_amp
 

@@ -75,8 +75,11 @@ class SequenceHistory:
         #: sequence: the store holds exactly u = V − V_0): no copy of the states
         engine = state.engine
         self.reads_store = bool(self.params) and _time_major_store(engine) and self._direct(engine)
-        #: otherwise the states V_0 … V_{T−1} the call's ``steps`` steps are given, for the replay
-        #: (not computed again): rows of one buffer (a tensor per step would be T objects for GC)
+        #: a replay of the corrections (no closed form: see :meth:`replay`) runs in the forward,
+        #: over the states V_0 … V_{T−1} the call's ``steps`` steps are given: rows of one buffer
+        #: (a tensor per step would be T objects for GC). The weights' closed forms read the
+        #: states only in the backward, which recovers them from the sequence's H and S.
+        self.keeps_seen = bool(self.params) and not self._direct(engine)
         self.seen: torch.Tensor | None = None
         self.weights: torch.Tensor | None = None  # an exact replay's ρ_1 … ρ_T, detached: the adjoint's too
         self.steps, self.count = steps, 0
@@ -96,7 +99,7 @@ class SequenceHistory:
         self.engine, self.state = self.state.engine, None
 
     def correction(self, v_prev: torch.Tensor) -> torch.Tensor:
-        if self.params and not self.reads_store:
+        if self.keeps_seen:
             self._keep(v_prev.detach())
         self.count += 1
         c = self.memory.advance(self.state, v_prev)
@@ -146,35 +149,37 @@ class SequenceHistory:
         """The kernel's weights with their graph to :attr:`params`, and how their gradient follows
         from ḡ = ∂L/∂c over the states V_0 … V_{T−1} that :meth:`correction` was given
         (constants). A new single-term ``soe`` or ``exact`` sequence: the weights themselves
-        (:mod:`fracneuron.memory.kernel_gradient`); otherwise the corrections c_1 … c_T
-        ``[T, B, ...]`` recomputed step by step with their graph."""
+        (:mod:`fracneuron.memory.kernel_gradient`), over u_n = V_n − V_0 (the anchor is V_0);
+        otherwise the corrections c_1 … c_T ``[T, B, ...]`` recomputed step by step with their graph."""
         T, memory, state = self.count, self.memory, self.start.detached()
         engine, self.count = state.engine, 0
-        if self.reads_store:  # u_n = V_n − V_0, as the engine stored them (detached; a view)
-            u = self.state.engine.state_values()
-        else:
+        if not self._direct(engine):
             seen, self.seen = self.seen[:T], None
-            if not self._direct(engine):
-                with torch.enable_grad():
-                    corrections = torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
-                return KernelReplay((corrections,), lambda grad: (grad.clone(),))  # ∂c_n/∂c_n = 1
-            # u_n = V_n − V_0 (a new sequence: the anchor is V_0; a fresh membrane of zeros: u = V)
-            u = seen.sub_(seen[0].clone()) if seen[0].any() else seen
-            if isinstance(engine, SoeMemory):
-                return self._soe_replay(engine, u)
+            with torch.enable_grad():
+                corrections = torch.stack([memory.advance(state, v) for v in seen.unbind(0)])
+            return KernelReplay((corrections,), lambda grad, states: (grad.clone(),))  # ∂c_n/∂c_n = 1
+        anchor = self.state.anchor  # V_0: its shape, dtype and device are the states'
+        if isinstance(engine, SoeMemory):
+            return self._soe_replay(engine, anchor, T)
         # exact: the pairs' sums are matrix products for one kernel, element-wise per neuron
         with torch.enable_grad():
-            rho = engine.kernel_weights(memory.order, T, u)
+            rho = engine.kernel_weights(memory.order, T, anchor)
         self.weights = rho.detach()  # the same values the adjoint would compute again
-        # (u_0 = V_0 − V_0 = 0: a new sequence is its own anchor)
-        return KernelReplay((rho,), lambda grad: (exact_kernel_grad(rho.detach(), u, grad, engine.window, zero_first=True),))
+        stored = self.state.engine.state_values() if self.reads_store else None  # u, as stored (a view)
+
+        def grads(grad: torch.Tensor, states) -> tuple[torch.Tensor]:
+            u = stored if stored is not None else _deviations(states, anchor)(0, T)
+            # (u_0 = V_0 − V_0 = 0: a new sequence is its own anchor)
+            return (exact_kernel_grad(rho.detach(), u, grad, engine.window, zero_first=True),)
+
+        return KernelReplay((rho,), grads)
 
     def _direct(self, engine) -> bool:
         """Do the weights themselves serve the replay: a new single-term ``soe`` or ``exact`` sequence?"""
         return self.anchored and self.memory.order.coefficients() is None and isinstance(engine, (SoeMemory, ExactMemory))
 
-    def _soe_replay(self, engine: SoeMemory, u: torch.Tensor) -> "KernelReplay":
-        order, like = self.memory.order, u[0]
+    def _soe_replay(self, engine: SoeMemory, like: torch.Tensor, T: int) -> "KernelReplay":
+        order = self.memory.order
         fit = engine.fit_for(order)
         conv = ModeConvolution(fit.rates, engine.exact_lags, engine.block, like.shape, like.dtype, like.device)
         with torch.enable_grad():
@@ -183,7 +188,18 @@ class SequenceHistory:
                 near, amp = engine.kernel_weights(order, conv, like)
             finally:
                 engine.fit = previous
-        return KernelReplay((near, amp), lambda grad: soe_kernel_grads(conv, near.detach(), amp.detach(), u, grad))
+        return KernelReplay(
+            (near, amp), lambda grad, states: soe_kernel_grads(conv, near.detach(), amp.detach(), _deviations(states, like), grad)
+        )
+
+
+def _deviations(states, anchor: torch.Tensor):
+    """u_lo … u_{hi−1} = V − a as a function of (lo, hi), from ``states(lo, hi)`` = V_lo … V_{hi−1}
+    (a fresh membrane of zeros: u = V as it is)."""
+    if not anchor.any():
+        return states
+    anchor = anchor.detach()
+    return lambda lo, hi: states(lo, hi) - anchor
 
 
 def _time_major_store(engine) -> bool:
@@ -194,8 +210,9 @@ def _time_major_store(engine) -> bool:
 
 class KernelReplay:
     """What a fused sequence needs for the memory parameters' gradient: ``inputs``, tensors with
-    the graph to α (inputs of the sequence's node), and ``grads(ḡ)``, their gradients from
-    ḡ = ∂L/∂c (``[T, B, ...]``, read before the sequence's backward reuses its buffer)."""
+    the graph to α (inputs of the sequence's node), and ``grads(ḡ, states)``, their gradients from
+    ḡ = ∂L/∂c (``[T, B, ...]``, read before the sequence's backward reuses its buffer), with
+    ``states(lo, hi)`` = V_lo … V_{hi−1} of the call."""
 
     def __init__(self, inputs: tuple[torch.Tensor, ...], grads) -> None:
         self.inputs, self.grads = inputs, grads

@@ -37,7 +37,8 @@ from ..order import FractionalOrder
 from ..soe_fit import LARGEST_TOL, SoeRates, check_fit_options, fit_rates, soe_amplitudes
 from ..weights import combine_terms, correction_weights
 from .engine import MemoryEngine
-from ..functional.exponential_modes import ModeConvolution, step
+from ..functional.exponential_modes import ModeConvolution
+from ..functional.mode_steps import step
 
 __all__ = ["SoeMemory"]
 

@@ -263,12 +263,15 @@ def test_shape_dtype_and_reset():
     assert mem.steps == 1
 
 
-def test_detach_and_moves_keep_the_values():
+@pytest.mark.parametrize("alpha", [0.7, torch.tensor([0.3, 0.7, 0.9])], ids=["layer", "per-neuron"])
+def test_detach_and_moves_keep_the_values(alpha):
+    # (SMALL's blocks are 4 steps: 10 and 21 are mid-block, where a kernel per neuron has pushed
+    # the block's earlier states into its far part and must push them again)
     torch.manual_seed(9)
     us = torch.randn(37, 2, 3)
-    uncut = FractionalMemory(0.7, "soe", memory_options=SMALL)
+    uncut = FractionalMemory(alpha, "soe", memory_options=SMALL)
     reference = torch.stack([uncut(u) for u in us])
-    mem = FractionalMemory(0.7, "soe", memory_options=SMALL)
+    mem = FractionalMemory(alpha, "soe", memory_options=SMALL)
     out = []
     for t, u in enumerate(us):
         if t == 10:
@@ -279,6 +282,30 @@ def test_detach_and_moves_keep_the_values():
     assert torch.equal(torch.stack(out), reference)
     mem.double()  # dtype move mid-sequence: the past follows the module
     assert mem(us[0].double()).dtype == torch.float64
+
+
+@pytest.mark.parametrize("alpha", [0.7, torch.tensor([0.3, 0.7, 0.9])], ids=["layer", "per-neuron"])
+def test_forks_continue_independently(alpha):
+    """Two handles forked mid-block (SpikingJelly's functional states) each continue as an uncut
+    run of their own inputs would, bit for bit: neither writes into the other's block."""
+    torch.manual_seed(10)
+    prefix, a, b = torch.randn(10, 2, 3), torch.randn(9, 2, 3), torch.randn(9, 2, 3)
+    mem = FractionalMemory(alpha, "soe", memory_options=SMALL)
+    order = mem.order
+    expected = {}
+    for name, rest in (("a", a), ("b", b)):
+        mem.reset()
+        expected[name] = torch.stack([mem(u) for u in torch.cat([prefix, rest])])[10:]
+    mem.reset()
+    for u in prefix:
+        mem(u)
+    engine, twin = mem.engine, mem.engine.fork()
+    out_a, out_b = [], []
+    for ua, ub in zip(a, b):  # interleaved: each step of one between two of the other
+        out_a.append(engine.correction(ua - mem.anchor, order))
+        out_b.append(twin.correction(ub - mem.anchor, order))
+    assert torch.equal(torch.stack(out_a), expected["a"])
+    assert torch.equal(torch.stack(out_b), expected["b"])
 
 
 def test_copies_continue_the_sequence():
