@@ -117,7 +117,8 @@ def test_longer_sequences(memory, alpha, steps):
 @pytest.mark.parametrize("memory", ["exact", "soe"])
 def test_long_learned_sequence_from_a_nonzero_membrane(memory, alpha):
     """The membrane starts at v_reset = 0.2, so u = V − V_0 ≠ V in the weights' gradient (the
-    states kept for soe, the exact engine's store), past soe's exact lags and several blocks."""
+    states soe's backward recovers from H and S, the exact engine's store), past soe's exact lags
+    and several blocks."""
     fused, stepped = pair(LIFNeuron, alpha, memory, tau_learnable=True, spk_reset="hard", v_reset=0.2)
     x = drive(steps=100)
     (s1, v1, g1), (s2, v2, g2) = run_both(fused, stepped, x)
