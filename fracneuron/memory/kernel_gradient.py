@@ -99,13 +99,12 @@ def lag_sums(g: torch.Tensor, x: torch.Tensor, shift: int, first: int, stop: int
 
 
 def soe_kernel_grads(
-    conv: ModeConvolution, near: torch.Tensor, amp: torch.Tensor, states, grad: torch.Tensor
+    conv: ModeConvolution, near: torch.Tensor, amp: torch.Tensor, rows, grad: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(∂L/∂near, ∂L/∂amp) of the kernel of :meth:`ModeConvolution.set_weights` (shapes of
     ``near`` and ``amp``) from the corrections' gradient ``grad`` (``[T, B, ...]``) over the
-    states u_0 … u_{T−1}: a tensor of ``grad``'s shape, or a function ``states(lo, hi)`` giving
-    u_lo … u_{hi−1} (a block's window at a time: no ``[T, B, ...]`` copy of them is needed)."""
-    rows = states if callable(states) else lambda lo, hi: states[lo:hi]
+    states u_0 … u_{T−1}, which ``rows(lo, hi)`` gives as u_lo … u_{hi−1} (a block's window at a
+    time: no ``[T, B, ...]`` copy of them is needed)."""
     grad_lag, grad_amp = _kernel_grads(conv, rows, grad, amp.shape[-1] != 1)
     k0, W = conv.head, near.shape[0]
     grad_near = torch.zeros_like(near)
